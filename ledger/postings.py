@@ -1,0 +1,249 @@
+"""Journal entries and postings: building, checking, hashing and reversing them (pure).
+
+An entry balances to zero per currency and within each (fund, source, restriction) group, so
+every source is a self-balancing set of accounts: money cannot change source or lose its
+restriction except through an explicit transfer entry that balances each group on its own.
+
+The hash chain: ``content_hash`` is SHA-256 over a canonical JSON form of what the user said
+(date, description, event, links, postings); ``entry_hash`` is SHA-256 over the previous
+entry's hash, this entry's id, its recorded timestamp and its content hash. Editing any stored
+field of any entry or posting changes one of the two, which ``verify_chain`` reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Iterable, Mapping, Sequence
+
+from ledger.errors import InvariantBroken, UnbalancedEntry, ValidationError
+from ledger.money import check_currency, check_pence, format_amount
+
+#: Dimensions every posting carries as real, indexed columns.
+DIMENSIONS: tuple[str, ...] = ("fund", "source", "tranche", "restriction", "project", "counterparty")
+#: An entry must balance within each of these groups (per currency too).
+BALANCE_GROUP: tuple[str, ...] = ("fund", "source", "restriction")
+#: The money types (DESIGN.md section 2).
+SOURCES: tuple[str, ...] = ("social_investment", "charitable", "public")
+
+GENESIS_HASH = "0" * 64
+DESCRIPTION_MAX_CHARS = 500
+KEY_MAX_CHARS = 200
+POSTINGS_MAX = 10_000
+#: Largest amount on one posting: a trillion pounds. Bigger is a typo, and it keeps sums
+#: well inside a signed 64-bit column.
+AMOUNT_MAX_PENCE = 10**14
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One line of an entry: a signed amount (debit positive) on an account, with dimensions."""
+
+    account: str
+    amount_pence: int
+    currency: str = "GBP"
+    fund: str | None = None
+    source: str | None = None
+    tranche: str | None = None
+    restriction: str | None = None
+    project: str | None = None
+    counterparty: str | None = None
+
+    def dimensions(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in DIMENSIONS}
+
+    def negated(self) -> "Posting":
+        return replace(self, amount_pence=-self.amount_pence)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    """What a caller asks to post. Becomes a :class:`PostedEntry` once stored and chained."""
+
+    effective_date: date
+    description: str
+    idempotency_key: str
+    postings: tuple[Posting, ...]
+    event_kind: str = "manual"
+    #: Parameters of the business event that produced the entry, as plain JSON-able values.
+    event_data: Mapping[str, object] = field(default_factory=dict)
+    reverses_id: int | None = None
+    corrects_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedEntry:
+    id: int
+    draft: EntryDraft
+    recorded_at: datetime
+    recorded_by: str
+    content_hash: str
+    prev_hash: str
+    entry_hash: str
+
+
+def check_entry(draft: EntryDraft, account_codes: Iterable[str] | None = None) -> None:
+    """Raise a :class:`ValidationError` naming what is wrong with ``draft``; return if it is fine."""
+    key = draft.idempotency_key
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError("every entry needs an idempotency key", field="idempotency_key")
+    if len(key) > KEY_MAX_CHARS:
+        raise ValidationError(f"idempotency key is longer than {KEY_MAX_CHARS} characters", field="idempotency_key")
+    where = f"entry {key!r}"
+    if not isinstance(draft.effective_date, date) or isinstance(draft.effective_date, datetime):
+        raise ValidationError(f"{where}: effective_date must be a date", field="effective_date")
+    if not isinstance(draft.description, str) or not draft.description.strip():
+        raise ValidationError(f"{where}: description is empty", field="description")
+    if len(draft.description) > DESCRIPTION_MAX_CHARS:
+        raise ValidationError(f"{where}: description is longer than {DESCRIPTION_MAX_CHARS} characters", field="description")
+    if len(draft.postings) < 2:
+        raise UnbalancedEntry(f"{where}: an entry needs at least two postings, got {len(draft.postings)}", field="postings")
+    if len(draft.postings) > POSTINGS_MAX:
+        raise ValidationError(f"{where}: more than {POSTINGS_MAX} postings", field="postings")
+    known = set(account_codes) if account_codes is not None else None
+    for line, posting in enumerate(draft.postings, start=1):
+        at = f"{where}, posting {line}"
+        check_pence(posting.amount_pence, f"posting {line} amount_pence")
+        if posting.amount_pence == 0:
+            raise ValidationError(f"{at}: amount is zero", field="amount_pence")
+        if abs(posting.amount_pence) > AMOUNT_MAX_PENCE:
+            raise ValidationError(
+                f"{at}: amount {posting.amount_pence} pence is larger than the limit of {AMOUNT_MAX_PENCE}",
+                field="amount_pence",
+            )
+        check_currency(posting.currency)
+        if known is not None and posting.account not in known:
+            raise ValidationError(f"{at}: account {posting.account!r} is not in the chart of accounts", field="account")
+        if posting.source is not None and posting.source not in SOURCES:
+            raise ValidationError(
+                f"{at}: source {posting.source!r} is not one of {', '.join(SOURCES)}", field="source"
+            )
+        for name, value in posting.dimensions().items():
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValidationError(f"{at}: {name} must be a non-empty text or absent", field=name)
+    unbalanced = imbalances(draft.postings)
+    if unbalanced:
+        (currency, *group), total = next(iter(unbalanced.items()))
+        labels = ", ".join(f"{n}={v or '-'}" for n, v in zip(BALANCE_GROUP, group))
+        raise UnbalancedEntry(
+            f"{where} does not balance: {currency} {labels} sums to "
+            f"{format_amount(total, currency)} (debits must equal credits per currency and per "
+            "fund, source and restriction)",
+            field="postings",
+        )
+
+
+def imbalances(postings: Sequence[Posting]) -> dict[tuple, int]:
+    """Non-zero sums per (currency, fund, source, restriction)."""
+    totals: dict[tuple, int] = defaultdict(int)
+    for posting in postings:
+        totals[(posting.currency, *(getattr(posting, n) for n in BALANCE_GROUP))] += posting.amount_pence
+    return {group: total for group, total in totals.items() if total != 0}
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__} in an entry")
+
+
+def canonical_content(draft: EntryDraft) -> dict:
+    return {
+        "effective_date": draft.effective_date.isoformat(),
+        "description": draft.description,
+        "idempotency_key": draft.idempotency_key,
+        "event_kind": draft.event_kind,
+        "event_data": dict(draft.event_data),
+        "reverses_id": draft.reverses_id,
+        "corrects_id": draft.corrects_id,
+        "postings": [
+            {"account": p.account, "amount_pence": p.amount_pence, "currency": p.currency, **p.dimensions()}
+            for p in draft.postings
+        ],
+    }
+
+
+def content_hash(draft: EntryDraft) -> str:
+    """SHA-256 of what the caller asked for; also the idempotency fingerprint."""
+    return hashlib.sha256(_canonical(canonical_content(draft)).encode()).hexdigest()
+
+
+def format_recorded_at(recorded_at: datetime) -> str:
+    # Naive UTC with microseconds: identical after a round trip through SQLite or PostgreSQL.
+    if recorded_at.tzinfo is not None:
+        raise InvariantBroken("recorded_at must be naive UTC")
+    return recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def chain_hash(prev_hash: str, entry_id: int, recorded_at: datetime, recorded_by: str, content_sha: str) -> str:
+    material = f"{prev_hash}|{entry_id}|{format_recorded_at(recorded_at)}|{recorded_by}|{content_sha}"
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def chain(
+    drafts: Sequence[EntryDraft], first_id: int, prev_hash: str, recorded_at: datetime, recorded_by: str
+) -> list[PostedEntry]:
+    """Give ``drafts`` consecutive ids from ``first_id`` and link their hashes after ``prev_hash``."""
+    posted: list[PostedEntry] = []
+    for offset, draft in enumerate(drafts):
+        content_sha = content_hash(draft)
+        entry_id = first_id + offset
+        entry_hash = chain_hash(prev_hash, entry_id, recorded_at, recorded_by, content_sha)
+        posted.append(PostedEntry(entry_id, draft, recorded_at, recorded_by, content_sha, prev_hash, entry_hash))
+        prev_hash = entry_hash
+    return posted
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    entry_id: int
+    problem: str
+
+
+def verify_chain(entries: Iterable[PostedEntry], prev_hash: str = GENESIS_HASH) -> ChainBreak | None:
+    """Walk entries in id order; return the first one whose stored hashes do not match, or None."""
+    for entry in entries:
+        if entry.prev_hash != prev_hash:
+            return ChainBreak(entry.id, "its previous-hash link does not match the entry before it")
+        recomputed_content = content_hash(entry.draft)
+        if recomputed_content != entry.content_hash:
+            return ChainBreak(entry.id, "its content (date, description, links or postings) was changed after posting")
+        expected = chain_hash(prev_hash, entry.id, entry.recorded_at, entry.recorded_by, entry.content_hash)
+        if expected != entry.entry_hash:
+            return ChainBreak(entry.id, "its id, recorded time or hash was changed after posting")
+        if imbalances(entry.draft.postings):
+            return ChainBreak(entry.id, "its postings no longer balance")
+        prev_hash = entry.entry_hash
+    return None
+
+
+def reversal_of(original: PostedEntry, effective_date: date, idempotency_key: str, reason: str) -> EntryDraft:
+    """The mirror entry: every posting negated, linked to the original."""
+    if original.draft.reverses_id is not None:
+        raise ValidationError(
+            f"entry {original.id} is itself a reversal of entry {original.draft.reverses_id}; "
+            "post a new entry instead of reversing a reversal",
+            field="entry_id",
+        )
+    if effective_date < original.draft.effective_date:
+        raise ValidationError(
+            f"a reversal cannot be dated {effective_date}, before the entry it reverses ({original.draft.effective_date})",
+            field="effective_date",
+        )
+    description = f"Reversal of entry {original.id}: {reason}" if reason else f"Reversal of entry {original.id}"
+    return EntryDraft(
+        effective_date=effective_date,
+        description=description[:DESCRIPTION_MAX_CHARS],
+        idempotency_key=idempotency_key,
+        postings=tuple(p.negated() for p in original.draft.postings),
+        event_kind="reversal",
+        event_data={"reason": reason},
+        reverses_id=original.id,
+    )

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, migrations, and repositories that turn rows into domain values."""

@@ -1,0 +1,610 @@
+"""The ledger's repository: posting, reversing, closing, balances and verify, set-based in SQL.
+
+Every function takes a SQLAlchemy ``Connection`` that is already inside a transaction, so a
+caller (an import, a claim run) can post many entries all-or-nothing. ``Ledger`` wraps an
+engine for the common one-call-one-transaction case.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Iterator, Mapping, Sequence
+
+from sqlalchemy import Connection, Engine, and_, case, func, literal, select, text, union_all
+
+from ledger.accounts import Chart
+from ledger.errors import (
+    AlreadyReversed,
+    ClosedPeriodError,
+    IdempotencyConflict,
+    NotFound,
+    ValidationError,
+)
+from ledger.periods import Period
+from ledger.postings import (
+    DIMENSIONS,
+    GENESIS_HASH,
+    ChainBreak,
+    EntryDraft,
+    Posting,
+    PostedEntry,
+    chain,
+    check_entry,
+    content_hash,
+    reversal_of,
+    verify_chain,
+)
+from models.tables import AccountRow, JournalEntryRow, PeriodBalanceRow, PeriodCloseRow, PostingRow
+
+accounts_t = AccountRow.__table__
+entries_t = JournalEntryRow.__table__
+postings_t = PostingRow.__table__
+closes_t = PeriodCloseRow.__table__
+period_balances_t = PeriodBalanceRow.__table__
+
+#: Any constant works; it names the one lock that serialises hash-chain appends on PostgreSQL.
+CHAIN_LOCK_ID = 0x6675656C  # "fuel"
+BALANCE_COLUMNS = ("account_code", "currency", *DIMENSIONS)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------------------- chart
+
+
+def load_chart(conn: Connection, chart: Chart) -> int:
+    """Add the chart's accounts that are not there yet; refuse to change an existing one's type."""
+    existing = {row.code: row for row in conn.execute(select(accounts_t))}
+    new_rows = []
+    for account in chart.accounts:
+        row = existing.get(account.code)
+        if row is None:
+            new_rows.append(
+                {"code": account.code, "name": account.name, "type": account.type.value, "parent_code": account.parent}
+            )
+        elif row.type != account.type.value:
+            raise ValidationError(
+                f"account {account.code} already exists as {row.type}; the chart says {account.type.value}",
+                field="type",
+            )
+    if new_rows:
+        conn.execute(accounts_t.insert(), new_rows)
+    return len(new_rows)
+
+
+def account_types(conn: Connection) -> dict[str, str]:
+    return {code: kind for code, kind in conn.execute(select(accounts_t.c.code, accounts_t.c.type))}
+
+
+# ---------------------------------------------------------------------------- posting
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    entry: PostedEntry
+    created: bool  # False when an idempotent replay returned the existing entry
+
+
+def lock_chain(conn: Connection) -> None:
+    """Serialise chain appends. SQLite already holds its write lock (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": CHAIN_LOCK_ID})
+
+
+def closed_through(conn: Connection) -> date | None:
+    """The exclusive end of the last closed period: nothing may be dated before it."""
+    return conn.execute(select(func.max(closes_t.c.period_end))).scalar()
+
+
+def check_open(effective_date: date, lock_end: date | None, where: str) -> None:
+    if lock_end is not None and effective_date < lock_end:
+        period = Period.containing(effective_date)
+        last_closed = Period.containing(lock_end - timedelta(days=1))
+        raise ClosedPeriodError(
+            f"{where}: effective date {effective_date} is in closed period {period.name} "
+            f"(books are closed through {last_closed.name}); date it on or after {lock_end} "
+            "and reference the entry it corrects",
+            field="effective_date",
+        )
+
+
+def post_entries(
+    conn: Connection,
+    drafts: Sequence[EntryDraft],
+    recorded_by: str = "fuel",
+    *,
+    known_accounts: Iterable[str] | None = None,
+    recorded_at: datetime | None = None,
+) -> list[PostResult]:
+    """Post ``drafts`` in order, all in the caller's transaction. Idempotent per key."""
+    lock_chain(conn)
+    accounts = set(known_accounts) if known_accounts is not None else set(account_types(conn))
+    for draft in drafts:
+        check_entry(draft, accounts)
+    existing = _existing_by_key(conn, [d.idempotency_key for d in drafts])
+    lock_end = closed_through(conn)
+
+    results: list[PostResult | None] = []
+    to_post: list[EntryDraft] = []
+    seen_in_batch: dict[str, tuple[str, int]] = {}
+    for draft in drafts:
+        key = draft.idempotency_key
+        fingerprint = content_hash(draft)
+        if key in existing:
+            stored = existing[key]
+            if stored.content_hash != fingerprint:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} was already used for entry {stored.id} with different "
+                    "content; use a new key for a new entry",
+                    field="idempotency_key",
+                )
+            results.append(PostResult(stored, created=False))
+            continue
+        if key in seen_in_batch:
+            if seen_in_batch[key][0] != fingerprint:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} appears twice in this batch with different content",
+                    field="idempotency_key",
+                )
+            results.append(None)  # filled in below from the first occurrence
+            continue
+        check_open(draft.effective_date, lock_end, f"entry {key!r}")
+        seen_in_batch[key] = (fingerprint, len(to_post))
+        to_post.append(draft)
+        results.append(None)
+
+    _check_links(conn, to_post)
+    last_id, last_hash = _chain_tip(conn)
+    posted = chain(to_post, last_id + 1, last_hash, recorded_at or utc_now(), recorded_by)
+    _insert(conn, posted)
+
+    filled: list[PostResult] = []
+    for draft, result in zip(drafts, results):
+        if result is None:
+            result = PostResult(posted[seen_in_batch[draft.idempotency_key][1]], created=True)
+        filled.append(result)
+    return filled
+
+
+def _check_links(conn: Connection, drafts: Sequence[EntryDraft]) -> None:
+    reversed_ids = [d.reverses_id for d in drafts if d.reverses_id is not None]
+    if len(reversed_ids) != len(set(reversed_ids)):
+        raise AlreadyReversed("the same entry is reversed twice in one batch")
+    if reversed_ids:
+        already = conn.execute(
+            select(entries_t.c.reverses_id, entries_t.c.id).where(entries_t.c.reverses_id.in_(reversed_ids))
+        ).first()
+        if already:
+            raise AlreadyReversed(
+                f"entry {already[0]} was already reversed by entry {already[1]}; an entry can be reversed once",
+                field="entry_id",
+            )
+    linked = {i for d in drafts for i in (d.reverses_id, d.corrects_id) if i is not None}
+    if linked:
+        found = set(conn.execute(select(entries_t.c.id).where(entries_t.c.id.in_(linked))).scalars())
+        missing = sorted(linked - found)
+        if missing:
+            raise NotFound(f"entry {missing[0]} does not exist", field="entry_id")
+
+
+def _chain_tip(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(select(entries_t.c.id, entries_t.c.entry_hash).order_by(entries_t.c.id.desc()).limit(1)).first()
+    return (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
+
+
+def _insert(conn: Connection, posted: Sequence[PostedEntry]) -> None:
+    if not posted:
+        return
+    posting_rows = []
+    entry_rows = []
+    for entry in posted:
+        draft = entry.draft
+        for line_no, p in enumerate(draft.postings, start=1):
+            posting_rows.append(
+                {
+                    "entry_id": entry.id,
+                    "line_no": line_no,
+                    "effective_date": draft.effective_date,
+                    "account_code": p.account,
+                    "amount_pence": p.amount_pence,
+                    "currency": p.currency,
+                    "fund": p.fund,
+                    "source": p.source,
+                    "tranche": p.tranche,
+                    "restriction": p.restriction,
+                    "project": p.project,
+                    "counterparty": p.counterparty,
+                }
+            )
+        entry_rows.append(
+            {
+                "id": entry.id,
+                "idempotency_key": draft.idempotency_key,
+                "effective_date": draft.effective_date,
+                "recorded_at": entry.recorded_at,
+                "recorded_by": entry.recorded_by,
+                "description": draft.description,
+                "event_kind": draft.event_kind,
+                "event_data": json.dumps(dict(draft.event_data), sort_keys=True, separators=(",", ":"), default=str),
+                "reverses_id": draft.reverses_id,
+                "corrects_id": draft.corrects_id,
+                "content_hash": entry.content_hash,
+                "prev_hash": entry.prev_hash,
+                "entry_hash": entry.entry_hash,
+            }
+        )
+    # Postings first: each entry row's insert trigger checks its postings balance.
+    conn.execute(postings_t.insert(), posting_rows)
+    conn.execute(entries_t.insert(), entry_rows)
+
+
+# ---------------------------------------------------------------------------- reading entries
+
+
+def _existing_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, PostedEntry]:
+    found: dict[str, PostedEntry] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = conn.execute(select(entries_t).where(entries_t.c.idempotency_key.in_(chunk))).all()
+        if rows:
+            for entry in _hydrate(conn, rows):
+                found[entry.draft.idempotency_key] = entry
+    return found
+
+
+def _hydrate(conn: Connection, entry_rows: Sequence) -> list[PostedEntry]:
+    ids = [row.id for row in entry_rows]
+    by_entry: dict[int, list[Posting]] = {i: [] for i in ids}
+    posting_rows = conn.execute(
+        select(postings_t).where(postings_t.c.entry_id.in_(ids)).order_by(postings_t.c.entry_id, postings_t.c.line_no)
+    )
+    for row in posting_rows:
+        by_entry[row.entry_id].append(_posting_from_row(row))
+    return [_entry_from_row(row, by_entry[row.id]) for row in entry_rows]
+
+
+def _posting_from_row(row) -> Posting:
+    return Posting(
+        account=row.account_code,
+        amount_pence=int(row.amount_pence),
+        currency=row.currency,
+        fund=row.fund,
+        source=row.source,
+        tranche=row.tranche,
+        restriction=row.restriction,
+        project=row.project,
+        counterparty=row.counterparty,
+    )
+
+
+def _entry_from_row(row, postings: list[Posting]) -> PostedEntry:
+    draft = EntryDraft(
+        effective_date=_as_date(row.effective_date),
+        description=row.description,
+        idempotency_key=row.idempotency_key,
+        postings=tuple(postings),
+        event_kind=row.event_kind,
+        event_data=json.loads(row.event_data),
+        reverses_id=row.reverses_id,
+        corrects_id=row.corrects_id,
+    )
+    return PostedEntry(
+        id=row.id,
+        draft=draft,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+        content_hash=row.content_hash,
+        prev_hash=row.prev_hash,
+        entry_hash=row.entry_hash,
+    )
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def get_entry(conn: Connection, entry_id: int) -> PostedEntry:
+    rows = conn.execute(select(entries_t).where(entries_t.c.id == entry_id)).all()
+    if not rows:
+        raise NotFound(f"entry {entry_id} does not exist", field="entry_id")
+    return _hydrate(conn, rows)[0]
+
+
+def iter_entries(conn: Connection, chunk_size: int = 2000) -> Iterator[PostedEntry]:
+    """Every entry with its postings, in chain order, a chunk at a time."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            select(entries_t).where(entries_t.c.id > after).order_by(entries_t.c.id).limit(chunk_size)
+        ).all()
+        if not rows:
+            return
+        yield from _hydrate(conn, rows)
+        after = rows[-1].id
+
+
+# ---------------------------------------------------------------------------- reversal and periods
+
+
+def reverse_entry(
+    conn: Connection,
+    entry_id: int,
+    effective_date: date,
+    reason: str,
+    recorded_by: str = "fuel",
+    idempotency_key: str | None = None,
+) -> PostResult:
+    original = get_entry(conn, entry_id)
+    key = idempotency_key or f"reversal-of-{entry_id}"
+    draft = reversal_of(original, effective_date, key, reason)
+    return post_entries(conn, [draft], recorded_by)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodClose:
+    period: Period
+    closed_at: datetime
+    closed_by: str
+    last_entry_id: int
+
+
+def close_period(
+    conn: Connection, period: Period, closed_by: str, *, today: date | None = None
+) -> PeriodClose:
+    """Close ``period`` and every earlier date; snapshot cumulative balances at its end."""
+    lock_chain(conn)
+    today = today or utc_now().date()
+    if today < period.end:
+        raise ValidationError(
+            f"period {period.name} ends on {period.last_day}; it cannot be closed before it has ended",
+            field="period",
+        )
+    previous = conn.execute(select(closes_t).order_by(closes_t.c.period_end.desc()).limit(1)).first()
+    if previous is not None and _as_date(previous.period_end) >= period.end:
+        raise ClosedPeriodError(
+            f"period {period.name} is already closed (books are closed through {previous.period})",
+            field="period",
+        )
+    last_id, _ = _chain_tip(conn)
+    closed_at = utc_now()
+    close_id = conn.execute(
+        closes_t.insert().values(
+            period=period.name,
+            period_start=period.start,
+            period_end=period.end,
+            closed_at=closed_at,
+            closed_by=closed_by,
+            last_entry_id=last_id,
+        )
+    ).inserted_primary_key[0]
+    # The new snapshot is the previous one plus the postings between the two closes.
+    since = _as_date(previous.period_end) if previous is not None else None
+    movements = _movement_rows(previous.id if previous is not None else None, since, period.end - timedelta(days=1), {})
+    group_cols = [movements.c[name] for name in BALANCE_COLUMNS]
+    snapshot = select(
+        literal(close_id).label("close_id"),
+        *group_cols,
+        func.sum(movements.c.debit_pence),
+        func.sum(movements.c.credit_pence),
+        func.sum(movements.c.balance_pence),
+    ).group_by(*group_cols)
+    conn.execute(
+        period_balances_t.insert().from_select(
+            ["close_id", *BALANCE_COLUMNS, "debit_pence", "credit_pence", "balance_pence"], snapshot
+        )
+    )
+    return PeriodClose(period, closed_at, closed_by, last_id)
+
+
+def list_closes(conn: Connection) -> list[PeriodClose]:
+    rows = conn.execute(select(closes_t).order_by(closes_t.c.period_end)).all()
+    return [PeriodClose(Period.parse(r.period), r.closed_at, r.closed_by, r.last_entry_id) for r in rows]
+
+
+# ---------------------------------------------------------------------------- balances
+
+
+def _movement_rows(base_close_id: int | None, since: date | None, as_of: date, filters: Mapping[str, str | None]):
+    """Union of a close snapshot and the postings after it up to ``as_of`` (inclusive)."""
+    p = postings_t
+    posting_conditions = [p.c.effective_date <= as_of]
+    if since is not None:
+        posting_conditions.append(p.c.effective_date >= since)
+    posting_conditions += _filter_conditions(p, filters)
+    from_postings = select(
+        *(p.c[name] for name in BALANCE_COLUMNS),
+        case((p.c.amount_pence > 0, p.c.amount_pence), else_=0).label("debit_pence"),
+        case((p.c.amount_pence < 0, -p.c.amount_pence), else_=0).label("credit_pence"),
+        p.c.amount_pence.label("balance_pence"),
+    ).where(and_(*posting_conditions))
+    if base_close_id is None:
+        return from_postings.subquery("movements")
+    s = period_balances_t
+    from_snapshot = select(
+        *(s.c[name] for name in BALANCE_COLUMNS),
+        s.c.debit_pence,
+        s.c.credit_pence,
+        s.c.balance_pence,
+    ).where(and_(s.c.close_id == base_close_id, *_filter_conditions(s, filters)))
+    return union_all(from_snapshot, from_postings).subquery("movements")
+
+
+def _filter_conditions(table, filters: Mapping[str, str | None]) -> list:
+    conditions = []
+    for name, value in filters.items():
+        if name not in BALANCE_COLUMNS:
+            raise ValidationError(f"cannot filter balances by {name!r}; use one of {', '.join(BALANCE_COLUMNS)}", field=name)
+        column = table.c[name]
+        conditions.append(column.is_(None) if value is None else column == value)
+    return conditions
+
+
+def _base_close(conn: Connection, as_of: date):
+    """The latest close whose end is on or before the day after ``as_of``."""
+    return conn.execute(
+        select(closes_t.c.id, closes_t.c.period_end)
+        .where(closes_t.c.period_end <= as_of + timedelta(days=1))
+        .order_by(closes_t.c.period_end.desc())
+        .limit(1)
+    ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    key: tuple  # values of the grouping columns, in the order asked for
+    debit_pence: int
+    credit_pence: int
+    balance_pence: int
+
+
+def balances(
+    conn: Connection,
+    as_of: date,
+    by: Sequence[str] = ("account_code", "currency"),
+    filters: Mapping[str, str | None] | None = None,
+) -> list[BalanceRow]:
+    """Balances as of ``as_of`` (inclusive), grouped by any of the balance columns, in SQL."""
+    filters = dict(filters or {})
+    for name in by:
+        if name not in BALANCE_COLUMNS:
+            raise ValidationError(f"cannot group balances by {name!r}; use any of {', '.join(BALANCE_COLUMNS)}", field="by")
+    base = _base_close(conn, as_of)
+    movements = _movement_rows(
+        base.id if base else None, _as_date(base.period_end) if base else None, as_of, filters
+    )
+    group_cols = [movements.c[name] for name in by]
+    query = (
+        select(
+            *group_cols,
+            func.coalesce(func.sum(movements.c.debit_pence), 0),
+            func.coalesce(func.sum(movements.c.credit_pence), 0),
+            func.coalesce(func.sum(movements.c.balance_pence), 0),
+        )
+        .group_by(*group_cols)
+        .order_by(*group_cols)
+    )
+    return [
+        BalanceRow(tuple(row[: len(by)]), int(row[-3]), int(row[-2]), int(row[-1])) for row in conn.execute(query)
+    ]
+
+
+def account_balance(conn: Connection, account_code: str, as_of: date, currency: str = "GBP") -> int:
+    """One account's balance as of a date: a close snapshot plus the open periods' postings."""
+    rows = balances(conn, as_of, by=("account_code",), filters={"account_code": account_code, "currency": currency})
+    return rows[0].balance_pence if rows else 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalanceLine:
+    account_code: str
+    account_name: str
+    account_type: str
+    currency: str
+    debit_pence: int
+    credit_pence: int
+    net_pence: int
+
+
+def trial_balance(conn: Connection, as_of: date) -> list[TrialBalanceLine]:
+    names = {r.code: (r.name, r.type) for r in conn.execute(select(accounts_t))}
+    lines = []
+    for row in balances(conn, as_of, by=("account_code", "currency")):
+        code, currency = row.key
+        name, kind = names.get(code, (code, "?"))
+        lines.append(TrialBalanceLine(code, name, kind, currency, row.debit_pence, row.credit_pence, row.balance_pence))
+    return lines
+
+
+# ---------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    entries_checked: int
+    first_break: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def verify(conn: Connection) -> VerifyReport:
+    """Walk the chain; also check each posting still carries its entry's date."""
+    mismatched = conn.execute(
+        select(postings_t.c.entry_id)
+        .join(entries_t, entries_t.c.id == postings_t.c.entry_id)
+        .where(postings_t.c.effective_date != entries_t.c.effective_date)
+        .order_by(postings_t.c.entry_id)
+        .limit(1)
+    ).scalar()
+    orphan = conn.execute(
+        select(postings_t.c.entry_id)
+        .outerjoin(entries_t, entries_t.c.id == postings_t.c.entry_id)
+        .where(entries_t.c.id.is_(None))
+        .order_by(postings_t.c.entry_id)
+        .limit(1)
+    ).scalar()
+    count = 0
+    prev_hash = GENESIS_HASH
+    first_break: ChainBreak | None = None
+    expected_id = 1
+    for entry in iter_entries(conn):
+        count += 1
+        if entry.id != expected_id:
+            first_break = ChainBreak(expected_id, "it is missing: the chain skips from the entry before it")
+            break
+        found = verify_chain([entry], prev_hash)
+        if found:
+            first_break = found
+            break
+        prev_hash = entry.entry_hash
+        expected_id += 1
+    candidates = [b for b in (first_break,) if b]
+    if mismatched is not None:
+        candidates.append(ChainBreak(mismatched, "a posting's effective date differs from its entry's"))
+    if orphan is not None:
+        candidates.append(ChainBreak(orphan, "postings exist for an entry that is not in the chain"))
+    first = min(candidates, key=lambda b: b.entry_id) if candidates else None
+    return VerifyReport(count, first)
+
+
+class Ledger:
+    """Convenience over an engine: each call is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def post(self, drafts: Sequence[EntryDraft], recorded_by: str = "fuel") -> list[PostResult]:
+        with self.engine.begin() as conn:
+            return post_entries(conn, drafts, recorded_by)
+
+    def reverse(self, entry_id: int, effective_date: date, reason: str, recorded_by: str = "fuel",
+                idempotency_key: str | None = None) -> PostResult:
+        with self.engine.begin() as conn:
+            return reverse_entry(conn, entry_id, effective_date, reason, recorded_by, idempotency_key)
+
+    def close(self, period: Period, closed_by: str = "fuel", today: date | None = None) -> PeriodClose:
+        with self.engine.begin() as conn:
+            return close_period(conn, period, closed_by, today=today)
+
+    def balances(self, as_of: date, by: Sequence[str] = ("account_code", "currency"),
+                 filters: Mapping[str, str | None] | None = None) -> list[BalanceRow]:
+        with self.engine.connect() as conn:
+            return balances(conn, as_of, by, filters)
+
+    def trial_balance(self, as_of: date) -> list[TrialBalanceLine]:
+        with self.engine.connect() as conn:
+            return trial_balance(conn, as_of)
+
+    def verify(self) -> VerifyReport:
+        with self.engine.connect() as conn:
+            return verify(conn)
+
+    def entry(self, entry_id: int) -> PostedEntry:
+        with self.engine.connect() as conn:
+            return get_entry(conn, entry_id)

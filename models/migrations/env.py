@@ -1,0 +1,20 @@
+"""Alembic environment: run with the connection Fuel hands over (see models.db.migrate)."""
+
+from alembic import context
+
+from models.tables import SQLModel  # noqa: F401  (registers the tables)
+import models.tables  # noqa: F401
+
+target_metadata = SQLModel.metadata
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only for `alembic` run by hand
+    from models.db import make_engine
+
+    with make_engine().connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
