@@ -247,3 +247,63 @@ def reversal_of(original: PostedEntry, effective_date: date, idempotency_key: st
         event_data={"reason": reason},
         reverses_id=original.id,
     )
+
+
+_ENTRY_FIELDS = {"effective_date", "description", "idempotency_key", "postings", "event_kind", "corrects_id"}
+_POSTING_FIELDS = {"account", "amount_pence", "amount", "currency", *DIMENSIONS}
+
+
+def draft_from_mapping(data: object, where: str) -> EntryDraft:
+    """Build a draft from user input (a JSON or TOML table), naming the field at fault."""
+    from ledger.money import DEFAULT_CURRENCY, parse_amount
+    from ledger.periods import parse_date
+
+    if not isinstance(data, dict):
+        raise ValidationError(f"{where}: expected an object with effective_date, description, idempotency_key, postings")
+    unknown = set(data) - _ENTRY_FIELDS
+    if unknown:
+        raise ValidationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    for name in ("effective_date", "description", "idempotency_key", "postings"):
+        if name not in data:
+            raise ValidationError(f"{where}: missing field {name}", field=name)
+    effective = parse_date(data["effective_date"], f"{where}: effective_date")
+    raw_postings = data["postings"]
+    if not isinstance(raw_postings, list):
+        raise ValidationError(f"{where}: postings must be a list", field="postings")
+    postings = []
+    for index, raw in enumerate(raw_postings, start=1):
+        at = f"{where}, posting {index}"
+        if not isinstance(raw, dict):
+            raise ValidationError(f"{at}: expected an object", field="postings")
+        unknown = set(raw) - _POSTING_FIELDS
+        if unknown:
+            raise ValidationError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        currency = raw.get("currency", DEFAULT_CURRENCY)
+        check_currency(currency)
+        if ("amount_pence" in raw) == ("amount" in raw):
+            raise ValidationError(f"{at}: give exactly one of amount_pence (integer pence) or amount (text like \"12.34\")", field="amount")
+        if "amount_pence" in raw:
+            amount_pence = check_pence(raw["amount_pence"], f"{at}: amount_pence")
+        else:
+            amount_pence = parse_amount(raw["amount"], currency, f"{at}: amount")
+        account = raw.get("account")
+        if not isinstance(account, str) or not account:
+            raise ValidationError(f"{at}: missing account", field="account")
+        dims = {}
+        for name in DIMENSIONS:
+            value = raw.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{at}: {name} must be text", field=name)
+            dims[name] = value or None
+        postings.append(Posting(account=account, amount_pence=amount_pence, currency=currency, **dims))
+    corrects = data.get("corrects_id")
+    if corrects is not None and (isinstance(corrects, bool) or not isinstance(corrects, int)):
+        raise ValidationError(f"{where}: corrects_id must be an entry id", field="corrects_id")
+    return EntryDraft(
+        effective_date=effective,
+        description=data["description"],
+        idempotency_key=data["idempotency_key"],
+        postings=tuple(postings),
+        event_kind=data.get("event_kind", "manual"),
+        corrects_id=corrects,
+    )

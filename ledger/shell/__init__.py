@@ -1,0 +1,1 @@
+"""The shell around the domain: CLI (and later API) entry points."""

@@ -1,0 +1,332 @@
+"""The ``fuel`` command: a thin layer that parses arguments, calls one service, prints.
+
+User mistakes (every ``FuelError``) print one clear line on stderr and exit with status 1;
+they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ledger.errors import FuelError, ValidationError
+from ledger.periods import Period, parse_date
+
+app = typer.Typer(
+    name="fuel",
+    help="Fuel: a social investment fund and outcomes-tracking ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT / "fixtures"
+DEFAULT_CHART = FIXTURES / "charts" / "social_investment_fund.toml"
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help="Database URL (default: $FUEL_DATABASE_URL, else sqlite:///fuel.db).", show_default=False),
+]
+CsvFlag = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+AsOfOption = Annotated[
+    Optional[str], typer.Option("--as-of", help="Effective date, YYYY-MM-DD, inclusive (default: today).")
+]
+UserOption = Annotated[
+    Optional[str], typer.Option("--user", help="Who is recording this (default: $FUEL_USER or your login).")
+]
+
+
+class State:
+    db_url: str | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _main(db: DbOption = None) -> None:
+    """Fuel keeps a double-entry ledger of blended social investment money."""
+    state.db_url = db
+
+
+def engine():
+    from models.db import is_initialised, make_engine
+
+    eng = make_engine(state.db_url)
+    if not is_initialised(eng):
+        raise FuelError(f"database {eng.url.render_as_string(hide_password=True)} is not set up: run `fuel init` first")
+    return eng
+
+
+def current_user(user: str | None) -> str:
+    if user:
+        return user
+    try:
+        return os.environ.get("FUEL_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "fuel"
+
+
+def output_format(as_csv: bool, as_json: bool) -> str:
+    if as_csv and as_json:
+        raise ValidationError("choose one of --csv or --json")
+    return "csv" if as_csv else "json" if as_json else "table"
+
+
+def as_of_date(value: str | None) -> date:
+    return parse_date(value, "--as-of") if value else date.today()
+
+
+# ---------------------------------------------------------------------------- ledger core
+
+
+@app.command()
+def init(
+    chart: Annotated[Path, typer.Option(help="Chart of accounts (TOML).")] = DEFAULT_CHART,
+    db: DbOption = None,
+) -> None:
+    """Create or upgrade the database and load a chart of accounts."""
+    from ledger.accounts import load_chart_toml
+    from models.db import make_engine, migrate
+    from models.ledger_store import load_chart
+
+    eng = make_engine(db or state.db_url)
+    migrate(eng)
+    parsed = load_chart_toml(read_text(chart), str(chart))
+    with eng.begin() as conn:
+        added = load_chart(conn, parsed)
+    typer.echo(f"Database ready at {eng.url.render_as_string(hide_password=True)}; "
+               f"{added} account(s) added from {chart.name}.")
+
+
+@app.command()
+def post(
+    file: Annotated[Path, typer.Argument(help="JSON or TOML file with one entry or a list of entries.")],
+    user: UserOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Post journal entries from a file, all or nothing. Re-posting the same file is a no-op."""
+    from ledger.postings import draft_from_mapping
+    from models.ledger_store import Ledger
+
+    data = load_structured(file)
+    items = data if isinstance(data, list) else data.get("entries", [data]) if isinstance(data, dict) else None
+    if not items:
+        raise ValidationError(f"{file}: no entries found")
+    drafts = [draft_from_mapping(item, f"{file.name} entry {i}") for i, item in enumerate(items, start=1)]
+    results = Ledger(engine()).post(drafts, current_user(user))
+    rows = [
+        {"entry_id": r.entry.id, "idempotency_key": r.entry.draft.idempotency_key,
+         "status": "posted" if r.created else "already posted", "entry_hash": r.entry.entry_hash}
+        for r in results
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            typer.echo(f"entry {row['entry_id']} ({row['idempotency_key']}): {row['status']}")
+
+
+@app.command()
+def reverse(
+    entry_id: Annotated[int, typer.Argument(help="Id of the entry to reverse.")],
+    reason: Annotated[str, typer.Option(help="Why it is reversed (kept on the reversal).")],
+    on: Annotated[Optional[str], typer.Option("--date", help="Effective date of the reversal (default: today).")] = None,
+    key: Annotated[Optional[str], typer.Option(help="Idempotency key (default: reversal-of-ID).")] = None,
+    user: UserOption = None,
+) -> None:
+    """Post the mirror of an entry, linked to it. An entry can be reversed once."""
+    from models.ledger_store import Ledger
+
+    effective = parse_date(on, "--date") if on else date.today()
+    result = Ledger(engine()).reverse(entry_id, effective, reason, current_user(user), key)
+    state_text = "posted" if result.created else "already posted"
+    typer.echo(f"entry {result.entry.id} reverses entry {entry_id}: {state_text}")
+
+
+@app.command()
+def show(entry_id: Annotated[int, typer.Argument(help="Entry id.")], as_json: JsonFlag = False) -> None:
+    """Show one entry with its postings and hashes."""
+    from models.ledger_store import Ledger
+    from reports.render import emit
+
+    entry = Ledger(engine()).entry(entry_id)
+    d = entry.draft
+    header = {
+        "id": entry.id, "effective_date": d.effective_date.isoformat(), "description": d.description,
+        "event_kind": d.event_kind, "idempotency_key": d.idempotency_key, "reverses_id": d.reverses_id,
+        "corrects_id": d.corrects_id, "recorded_at": entry.recorded_at.isoformat(), "recorded_by": entry.recorded_by,
+        "entry_hash": entry.entry_hash,
+    }
+    lines = [{"account": p.account, "amount_pence": p.amount_pence, "currency": p.currency, **p.dimensions()} for p in d.postings]
+    if as_json:
+        typer.echo(json.dumps({**header, "postings": lines}, indent=2))
+        return
+    for name, value in header.items():
+        typer.echo(f"{name:>16}: {'' if value is None else value}")
+    emit(lines, ["account", "amount_pence", "currency", "fund", "source", "tranche", "restriction", "project", "counterparty"], "table")
+
+
+@app.command()
+def balances(
+    as_of: AsOfOption = None,
+    by: Annotated[str, typer.Option(help="Comma-separated grouping: account_code, currency, fund, source, tranche, restriction, project, counterparty.")] = "account_code,currency",
+    where: Annotated[Optional[list[str]], typer.Option("--where", help="Filter NAME=VALUE (repeatable), e.g. --where source=charitable.")] = None,
+    as_csv: CsvFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Balances as of a date, grouped by any dimensions."""
+    from models.ledger_store import Ledger
+    from reports.render import emit, totals
+
+    group = [name.strip() for name in by.split(",") if name.strip()]
+    filters: dict[str, str | None] = {}
+    for item in where or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--where {item!r}: expected NAME=VALUE", field="where")
+        filters[name.strip()] = value.strip() or None
+    day = as_of_date(as_of)
+    rows = [
+        {**dict(zip(group, r.key)), "debit_pence": r.debit_pence, "credit_pence": r.credit_pence, "balance_pence": r.balance_pence}
+        for r in Ledger(engine()).balances(day, group, filters)
+    ]
+    columns = [*group, "debit_pence", "credit_pence", "balance_pence"]
+    emit(rows, columns, output_format(as_csv, as_json), title=f"Balances as of {day}",
+         footer=totals(rows, columns, group[0]), extra={"as_of": day.isoformat()})
+
+
+@app.command("trial-balance")
+def trial_balance_cmd(as_of: AsOfOption = None, as_csv: CsvFlag = False, as_json: JsonFlag = False) -> None:
+    """Trial balance: per account, debits, credits and net. The net column sums to zero."""
+    from models.ledger_store import Ledger
+    from reports.render import emit, totals
+
+    day = as_of_date(as_of)
+    lines = Ledger(engine()).trial_balance(day)
+    rows = [
+        {"account": l.account_code, "name": l.account_name, "type": l.account_type, "currency": l.currency,
+         "debit_pence": l.debit_pence, "credit_pence": l.credit_pence, "net_pence": l.net_pence}
+        for l in lines
+    ]
+    columns = ["account", "name", "type", "currency", "debit_pence", "credit_pence", "net_pence"]
+    emit(rows, columns, output_format(as_csv, as_json), title=f"Trial balance as of {day}",
+         footer=totals(rows, columns, "account"), extra={"as_of": day.isoformat()})
+
+
+@app.command("close-period")
+def close_period_cmd(
+    period: Annotated[str, typer.Argument(help="Quarter to close, e.g. 2026Q3. Earlier dates close with it.")],
+    user: UserOption = None,
+) -> None:
+    """Close a quarter: no entry may be dated in it (or earlier) afterwards. Recorded with who and when."""
+    from models.ledger_store import Ledger
+
+    closed = Ledger(engine()).close(Period.parse(period), current_user(user))
+    typer.echo(f"closed {closed.period.name} (through {closed.period.last_day}) by {closed.closed_by} "
+               f"at {closed.closed_at.isoformat(timespec='seconds')}Z; chain at entry {closed.last_entry_id}")
+
+
+@app.command()
+def verify() -> None:
+    """Walk the hash chain and report the first entry that was changed behind Fuel's back."""
+    from models.ledger_store import Ledger
+
+    report = Ledger(engine()).verify()
+    if report.ok:
+        typer.echo(f"ok: {report.entries_checked} entries verified; the hash chain is intact")
+        return
+    brk = report.first_break
+    typer.echo(f"BROKEN at entry {brk.entry_id}: {brk.problem}", err=True)
+    raise typer.Exit(3)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="hledger (also read by ledger-cli) or beancount.")] = "hledger",
+    out: Annotated[Optional[Path], typer.Option(help="Output file (default: stdout).")] = None,
+) -> None:
+    """Export the whole ledger as an hledger journal or a beancount file."""
+    from models.ledger_store import account_types, iter_entries
+    from reports.exports import write_beancount, write_hledger
+
+    writers = {"hledger": write_hledger, "beancount": write_beancount}
+    if fmt not in writers:
+        raise ValidationError(f"--format {fmt!r}: choose hledger or beancount", field="format")
+    with engine().connect() as conn:
+        types = account_types(conn)
+        if out is None:
+            writers[fmt](iter_entries(conn), types, sys.stdout)
+            return
+        with out.open("w", encoding="utf-8") as handle:
+            count = writers[fmt](iter_entries(conn), types, handle)
+    typer.echo(f"wrote {count} entries to {out}")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FuelError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise FuelError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+def load_structured(path: Path):
+    text = read_text(path)
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        return json.loads(text, parse_float=_refuse_float)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise FuelError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {exc}") from None
+
+
+def _refuse_float(text: str):
+    raise ValidationError(
+        f"amount {text} is a floating-point number; give amount_pence as an integer or amount as text like \"{text}\""
+    )
+
+
+def main() -> None:
+    """Entry point: run the app, turning user mistakes into one clear line and exit status 1."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        result = app(standalone_mode=False)
+        if isinstance(result, int):  # click returns the code of a typer.Exit here
+            sys.exit(result)
+    except FuelError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:
+        typer.echo(f"error: database problem: {exc.orig}", err=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors from click (vendored inside typer): show the usage line, no traceback.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reports: ledger queries turned into tables, files and documents."""
