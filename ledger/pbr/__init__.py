@@ -1,0 +1,1 @@
+"""Payment by results: contracts, eligibility, claim runs, comparison mechanisms, sampling, plans."""
