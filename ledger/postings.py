@@ -126,11 +126,13 @@ def check_entry(draft: EntryDraft, account_codes: Iterable[str] | None = None) -
                 raise ValidationError(f"{at}: {name} must be a non-empty text or absent", field=name)
     unbalanced = imbalances(draft.postings)
     if unbalanced:
-        (currency, *group), total = next(iter(unbalanced.items()))
-        labels = ", ".join(f"{n}={v or '-'}" for n, v in zip(BALANCE_GROUP, group))
+        groups = "; ".join(
+            f"{currency} " + ", ".join(f"{n}={v or '-'}" for n, v in zip(BALANCE_GROUP, group))
+            + f" sums to {format_amount(total, currency)}"
+            for (currency, *group), total in unbalanced.items()
+        )
         raise UnbalancedEntry(
-            f"{where} does not balance: {currency} {labels} sums to "
-            f"{format_amount(total, currency)} (debits must equal credits per currency and per "
+            f"{where} does not balance: {groups} (debits must equal credits per currency and per "
             "fund, source and restriction)",
             field="postings",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -30,7 +30,7 @@ class JournalEntryRow(SQLModel, table=True):
     recorded_by: str = Field(max_length=100)
     description: str = Field(max_length=500)
     event_kind: str = Field(max_length=64, index=True)
-    event_data: str  # canonical JSON of the business event's parameters
+    event_data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON of the business event's parameters
     reverses_id: int | None = Field(default=None, unique=True)  # an entry is reversed at most once
     corrects_id: int | None = Field(default=None)
     content_hash: str = Field(max_length=64)
