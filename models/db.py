@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 
 DEFAULT_URL = "sqlite:///fuel.db"
@@ -51,7 +49,9 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def alembic_config(engine: Engine, connection=None) -> Config:
+def alembic_config(engine: Engine, connection=None):
+    from alembic.config import Config  # imported here: most commands never migrate
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -61,6 +61,8 @@ def alembic_config(engine: Engine, connection=None) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(alembic_config(engine, connection), "head")
 
