@@ -418,3 +418,20 @@ def test_savings_share_from_mapping():
         "m.share_until_repaid: must be in (0, 1], got 0",
         "m.share_after_repaid: share_after_repaid 'x' is not a number",
     ]
+
+
+# ---------------------------------------------------------------- the documented TOML parses
+
+
+def test_every_toml_example_in_the_docs_builds_its_mechanism():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "pbr-mechanisms.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    kinds = []
+    for block in blocks:
+        for index, table in enumerate(tomllib.loads(block)["mechanisms"]):
+            kinds.append(mechanism_from_mapping(table, f"mechanisms[{index}]").kind)
+    assert sorted(kinds) == sorted(MECHANISMS)
