@@ -442,9 +442,12 @@ class PerDay:
         missing = {"participant_id", "start", "end"} - set(spells.columns)
         if missing:
             raise ValidationError(f"spells frame lacks columns: {', '.join(sorted(missing))}", field="spells")
+        # Work on integer codes for participants (fast sorting and grouping); names come back
+        # at the end.
+        codes, names = pd.factorize(spells["participant_id"].astype(str), sort=True)
         frame = pd.DataFrame(
             {
-                "participant_id": spells["participant_id"].astype(str).to_numpy(),
+                "participant_id": codes,
                 "start": pd.to_datetime(spells["start"]).to_numpy(),
                 "end": pd.to_datetime(spells["end"]).to_numpy(),
             }
@@ -479,6 +482,8 @@ class PerDay:
         )
         merged["days"] = (merged["end"] - merged["start"]).dt.days.astype("int64")
         per = merged.groupby("participant_id", sort=True)["days"].sum().astype("int64").reset_index()
+        per["participant_id"] = pd.Series(np.asarray(names, dtype=object)[per["participant_id"].to_numpy()],
+                                          dtype=object)
 
         per["gross_pence"] = per["days"] * np.int64(self.price_per_day_pence)
         paid = pd.Series(dict(paid_to_date_pence or {}), dtype="object")
