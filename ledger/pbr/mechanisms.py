@@ -666,6 +666,10 @@ class SavingsShare:
         after = fields.rate("share_after_repaid")
         principal = fields.money("principal", required=False)
         interest = fields.rate("interest_rate", required=False, default=Decimal(0), high=None)
+        if "interest_rate" in fields.data and principal is None and not any(
+            key in fields.data for key in ("principal", "principal_pence")
+        ):
+            fields.problem("interest_rate", "is given without a principal to charge it on")
         rounding = fields.rounding()
         fields.raise_if_any(cls.kind)
         return cls(before, after, principal, interest, rounding)  # type: ignore[arg-type]

@@ -418,6 +418,11 @@ def test_savings_share_from_mapping():
         "m.share_until_repaid: must be in (0, 1], got 0",
         "m.share_after_repaid: share_after_repaid 'x' is not a number",
     ]
+    with pytest.raises(ImportRejected) as caught:
+        SavingsShare.from_mapping(
+            {"share_until_repaid": "0.95", "share_after_repaid": "0.40", "interest_rate": "0.05"}, "m"
+        )
+    assert caught.value.problems == ["m.interest_rate: is given without a principal to charge it on"]
 
 
 # ---------------------------------------------------------------- the documented TOML parses
