@@ -156,7 +156,7 @@ def price_events(events: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     v_idx = np.searchsorted(v_from, achieved, side="right") - 1
     safe_v = np.clip(v_idx, 0, len(versions) - 1)
     in_version = (v_idx >= 0) & (np.isnat(v_to[safe_v]) | (achieved < v_to[safe_v]))
-    o_idx = pd.Categorical(lines["outcome_id"].astype("string"), categories=outcome_ids).codes.astype(np.int64)
+    o_idx = pd.Index(outcome_ids).get_indexer(lines["outcome_id"].astype(object)).astype(np.int64)
 
     base = np.full((len(versions), len(outcome_ids)), -1, dtype=np.int64)
     for v, version in enumerate(versions):

@@ -122,7 +122,7 @@ def validate_participants(participants: pd.DataFrame, source_name: str = "partic
     for row in rows[blank]:
         messages.append((row, f"{source_name}: row {row}: participant_id: is blank"))
     for row, pid, first in zip(rows[duplicate], frame["participant_id"][duplicate], first_row[duplicate]):
-        messages.append((row, f"{source_name}: row {row}: participant_id: duplicate of row {first} ({pid!r})"))
+        messages.append((row, f"{source_name}: row {row}: participant_id: duplicate of row {int(first)} ({pid!r})"))
     for row, value in zip(rows[bad_date], raw_start[bad_date]):
         shown = "blank" if pd.isna(value) or str(value).strip() == "" else repr(str(value))
         messages.append((row, f"{source_name}: row {row}: start_date: must be a date like 2026-01-31, got {shown}"))
@@ -228,7 +228,7 @@ def validate_events(
     ev["start_date"] = start
 
     outcome_ids = list(contract.outcome_ids)
-    outcome_code = pd.Categorical(ev["outcome_id"], categories=outcome_ids).codes
+    outcome_code = pd.Index(outcome_ids).get_indexer(ev["outcome_id"].astype(object))
     known_outcome = outcome_code >= 0
 
     # Version in force per event: versions are contiguous and sorted, so searchsorted finds it.
