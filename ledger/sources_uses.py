@@ -104,14 +104,6 @@ def role_of(account: str, account_type: str | None) -> tuple[str, int]:
     return ROLE_BY_TYPE.get(account_type or "", ("other_assets_pence", 1))
 
 
-def _blank(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """Replace missing dimension values with None (pandas would show NaN)."""
-    out = frame.copy()
-    for column in columns:
-        out[column] = out[column].astype(object).where(out[column].notna(), None)
-    return out
-
-
 def sources_view(balances: pd.DataFrame, account_types: Mapping[str, str]) -> pd.DataFrame:
     """Per (fund, currency, source, tranche, restriction): where the money came from (capital,
     transfers, income) and where it is now or went (losses, fees, distributions, grants,
@@ -132,14 +124,18 @@ def sources_view(balances: pd.DataFrame, account_types: Mapping[str, str]) -> pd
     pivot = pivot.reindex(columns=value_columns, fill_value=0).astype("int64").reset_index()
     pivot.columns = [*GROUP_COLUMNS, *value_columns]
     for column in GROUP_COLUMNS:
-        pivot[column] = pivot[column].where(pivot[column] != "\x00", None)
+        pivot[column] = _restore_none(pivot[column])
     pivot["total_sources_pence"] = pivot[list(SOURCE_SIDE)].sum(axis=1)
     pivot["total_uses_pence"] = pivot[list(USE_SIDE)].sum(axis=1) - pivot[list(LESS_ON_USE_SIDE)].sum(axis=1)
     return pivot[list(SOURCES_COLUMNS)].sort_values(list(GROUP_COLUMNS), key=_sort_none).reset_index(drop=True)
 
 
+def _restore_none(column: pd.Series) -> pd.Series:
+    return column.astype(object).map(lambda v: None if v == "\x00" else v)
+
+
 def _sort_none(column: pd.Series) -> pd.Series:
-    return column.map(lambda v: (v is not None, "" if v is None else str(v)))
+    return column.map(lambda v: "" if v is None or pd.isna(v) else "~" + str(v))
 
 
 PROJECT_COLUMNS: tuple[str, ...] = (
@@ -180,7 +176,7 @@ def projects_view(balances: pd.DataFrame, disbursed: pd.DataFrame, account_types
     ).astype("int64").reset_index()
     merged.columns = [*keys, "disbursed_pence", "granted_pence", "invested_pence", "income_pence", "losses_pence"]
     for column in keys:
-        merged[column] = merged[column].where(merged[column] != "\x00", None)
+        merged[column] = _restore_none(merged[column])
     totals = merged.groupby(["fund", "currency", "project"])["disbursed_pence"].transform("sum")
     merged["share_of_project"] = [
         f"{(Decimal(int(d)) * 100 / Decimal(int(t))).quantize(Decimal('0.01'))}%" if t else ""
