@@ -301,6 +301,9 @@ def _refuse_float(text: str):
     )
 
 
+from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows commands)
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into one clear line and exit status 1."""
     from sqlalchemy.exc import OperationalError
