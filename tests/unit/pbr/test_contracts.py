@@ -310,3 +310,13 @@ def test_mapping_source_is_named():
     assert "api-request: id: is required" in caught.value.problems
     assert "api-request: payers: at least one payer is required" in caught.value.problems
     assert "api-request: rate_cards: at least one rate card version is required" in caught.value.problems
+
+
+def test_the_documented_full_example_loads():
+    doc = (FIXTURES.parents[1] / "docs" / "contract-format.md").read_text()
+    example = doc.split("## Full example", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    contract = load_contract_toml(example, "contract-format.md")
+    assert contract.participant_cap_pence == 820_000
+    assert contract.remainder_payer.payer_id == "council"
+    assert contract.price_on("accommodation_6m", date(2027, 4, 1)) == 153_750  # 1500.00 x 1.025
+    assert contract.exclusive_groups == (("employment_13w", "self_employment_13w"),)
