@@ -156,20 +156,26 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot serialise {type(value).__name__} in an entry")
 
 
-def canonical_content(draft: EntryDraft) -> dict:
-    return {
-        "effective_date": draft.effective_date.isoformat(),
-        "description": draft.description,
-        "idempotency_key": draft.idempotency_key,
-        "event_kind": draft.event_kind,
-        "event_data": dict(draft.event_data),
-        "reverses_id": draft.reverses_id,
-        "corrects_id": draft.corrects_id,
-        "postings": [
-            {"account": p.account, "amount_pence": p.amount_pence, "currency": p.currency, **p.dimensions()}
+def canonical_content(draft: EntryDraft) -> list:
+    """The canonical form that is hashed: a JSON array in a fixed field order.
+
+    Order: effective date, description, idempotency key, event kind, event data (keys sorted),
+    reversed entry id, corrected entry id, then each posting as [account, amount in pence,
+    currency, fund, source, tranche, restriction, project, counterparty] in line order.
+    """
+    return [
+        draft.effective_date.isoformat(),
+        draft.description,
+        draft.idempotency_key,
+        draft.event_kind,
+        dict(draft.event_data),
+        draft.reverses_id,
+        draft.corrects_id,
+        [
+            [p.account, p.amount_pence, p.currency, p.fund, p.source, p.tranche, p.restriction, p.project, p.counterparty]
             for p in draft.postings
         ],
-    }
+    ]
 
 
 def content_hash(draft: EntryDraft) -> str:
@@ -190,12 +196,17 @@ def chain_hash(prev_hash: str, entry_id: int, recorded_at: datetime, recorded_by
 
 
 def chain(
-    drafts: Sequence[EntryDraft], first_id: int, prev_hash: str, recorded_at: datetime, recorded_by: str
+    drafts: Sequence[EntryDraft],
+    first_id: int,
+    prev_hash: str,
+    recorded_at: datetime,
+    recorded_by: str,
+    content_hashes: Sequence[str] | None = None,
 ) -> list[PostedEntry]:
     """Give ``drafts`` consecutive ids from ``first_id`` and link their hashes after ``prev_hash``."""
     posted: list[PostedEntry] = []
     for offset, draft in enumerate(drafts):
-        content_sha = content_hash(draft)
+        content_sha = content_hashes[offset] if content_hashes is not None else content_hash(draft)
         entry_id = first_id + offset
         entry_hash = chain_hash(prev_hash, entry_id, recorded_at, recorded_by, content_sha)
         posted.append(PostedEntry(entry_id, draft, recorded_at, recorded_by, content_sha, prev_hash, entry_hash))

@@ -130,6 +130,7 @@ def post_entries(
 
     results: list[PostResult | None] = []
     to_post: list[EntryDraft] = []
+    to_post_hashes: list[str] = []
     seen_in_batch: dict[str, tuple[str, int]] = {}
     for draft in drafts:
         key = draft.idempotency_key
@@ -155,11 +156,12 @@ def post_entries(
         check_open(draft.effective_date, lock_end, f"entry {key!r}")
         seen_in_batch[key] = (fingerprint, len(to_post))
         to_post.append(draft)
+        to_post_hashes.append(fingerprint)
         results.append(None)
 
     _check_links(conn, to_post)
     last_id, last_hash = _chain_tip(conn)
-    posted = chain(to_post, last_id + 1, last_hash, recorded_at or utc_now(), recorded_by)
+    posted = chain(to_post, last_id + 1, last_hash, recorded_at or utc_now(), recorded_by, to_post_hashes)
     _insert(conn, posted)
 
     filled: list[PostResult] = []
@@ -196,50 +198,42 @@ def _chain_tip(conn: Connection) -> tuple[int, str]:
     return (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
 
 
+POSTING_COLUMNS = ("entry_id", "line_no", "effective_date", "account_code", "amount_pence", "currency", *DIMENSIONS)
+ENTRY_COLUMNS = (
+    "id", "idempotency_key", "effective_date", "recorded_at", "recorded_by", "description", "event_kind",
+    "event_data", "reverses_id", "corrects_id", "content_hash", "prev_hash", "entry_hash",
+)
+
+
+def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+
+
 def _insert(conn: Connection, posted: Sequence[PostedEntry]) -> None:
+    """Bulk insert as plain tuples through the driver: the hot path of every posting."""
     if not posted:
         return
     posting_rows = []
     entry_rows = []
     for entry in posted:
         draft = entry.draft
+        day = draft.effective_date
         for line_no, p in enumerate(draft.postings, start=1):
-            posting_rows.append(
-                {
-                    "entry_id": entry.id,
-                    "line_no": line_no,
-                    "effective_date": draft.effective_date,
-                    "account_code": p.account,
-                    "amount_pence": p.amount_pence,
-                    "currency": p.currency,
-                    "fund": p.fund,
-                    "source": p.source,
-                    "tranche": p.tranche,
-                    "restriction": p.restriction,
-                    "project": p.project,
-                    "counterparty": p.counterparty,
-                }
-            )
-        entry_rows.append(
-            {
-                "id": entry.id,
-                "idempotency_key": draft.idempotency_key,
-                "effective_date": draft.effective_date,
-                "recorded_at": entry.recorded_at,
-                "recorded_by": entry.recorded_by,
-                "description": draft.description,
-                "event_kind": draft.event_kind,
-                "event_data": json.dumps(dict(draft.event_data), sort_keys=True, separators=(",", ":"), default=str),
-                "reverses_id": draft.reverses_id,
-                "corrects_id": draft.corrects_id,
-                "content_hash": entry.content_hash,
-                "prev_hash": entry.prev_hash,
-                "entry_hash": entry.entry_hash,
-            }
-        )
+            posting_rows.append((entry.id, line_no, day, p.account, p.amount_pence, p.currency,
+                                 p.fund, p.source, p.tranche, p.restriction, p.project, p.counterparty))
+        entry_rows.append((
+            entry.id, draft.idempotency_key, day, entry.recorded_at, entry.recorded_by, draft.description,
+            draft.event_kind, json.dumps(dict(draft.event_data), sort_keys=True, separators=(",", ":"), default=str),
+            draft.reverses_id, draft.corrects_id, entry.content_hash, entry.prev_hash, entry.entry_hash,
+        ))
+    if conn.dialect.name == "sqlite":
+        # Store dates and times exactly as SQLAlchemy's SQLite types do, so reads agree.
+        posting_rows = [(*r[:2], r[2].isoformat(), *r[3:]) for r in posting_rows]
+        entry_rows = [(*r[:2], r[2].isoformat(), r[3].strftime("%Y-%m-%d %H:%M:%S.%f"), *r[4:]) for r in entry_rows]
     # Postings first: each entry row's insert trigger checks its postings balance.
-    conn.execute(postings_t.insert(), posting_rows)
-    conn.execute(entries_t.insert(), entry_rows)
+    conn.exec_driver_sql(_insert_sql(conn, "postings", POSTING_COLUMNS), posting_rows)
+    conn.exec_driver_sql(_insert_sql(conn, "journal_entries", ENTRY_COLUMNS), entry_rows)
 
 
 # ---------------------------------------------------------------------------- reading entries

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -43,19 +43,16 @@ class PostingRow(SQLModel, table=True):
     __table_args__ = (Index("ix_postings_account_date", "account_code", "effective_date"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # Deferred: postings are written first and the entry row seals them (its trigger checks
-    # that they balance), so the foreign key is checked at commit.
-    entry_id: int = Field(
-        sa_column=Column(
-            Integer,
-            ForeignKey("journal_entries.id", deferrable=True, initially="DEFERRED"),
-            nullable=False,
-            index=True,
-        )
-    )
+    # Postings are written first and the entry row seals them: its insert trigger checks they
+    # balance, and a trigger refuses postings for an entry that already exists. There is no
+    # foreign key to the entry, since a posting necessarily precedes its entry; `fuel verify`
+    # reports any posting whose entry is missing.
+    entry_id: int = Field(index=True)
     line_no: int
     effective_date: date  # copied from the entry so as-of sums need no join
-    account_code: str = Field(max_length=64, foreign_key="accounts.code")
+    # Checked by the entry's insert trigger (with the balance) rather than by a foreign key,
+    # so the postings table has no per-row checks beyond its seal.
+    account_code: str = Field(max_length=64)
     amount_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     fund: str | None = Field(default=None, max_length=64, index=True)

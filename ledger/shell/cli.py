@@ -273,6 +273,23 @@ def export(
     typer.echo(f"wrote {count} entries to {out}")
 
 
+@app.command()
+def demo(out: Annotated[Path, typer.Option(help="Folder for the demo database and reports.")] = Path("out")) -> None:
+    """Build the demo fund's ledger from nothing on SQLite and write its reports to OUT."""
+    from ledger.money import format_amount
+    from ledger.shell.demo import build_demo
+    from reports.render import print_table
+
+    result = build_demo(out)
+    typer.echo(f"Demo ledger: {result['entries']} entries in {result['database']}; hash chain "
+               f"{'verified' if result['chain_ok'] else 'BROKEN'}.")
+    print_table(result["cash_by_source"], ["source", "restriction", "cash_pence"],
+                title=f"Cash by source and restriction as of {result['as_of']}")
+    total = sum(row["net_pence"] for row in result["trial_balance"])
+    typer.echo(f"Trial balance nets to {format_amount(total)} across {len(result['trial_balance'])} accounts.")
+    typer.echo(f"Files: {out}/trial_balance.csv, trial_balance.json, cash_by_source.csv, ledger.journal, ledger.beancount")
+
+
 # ---------------------------------------------------------------------------- helpers
 
 

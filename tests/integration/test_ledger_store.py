@@ -265,3 +265,29 @@ def test_migrations_and_models_agree(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
+
+
+def test_database_refuses_a_posting_to_an_unknown_account(engine):
+    with pytest.raises(DBAPIError, match="unknown account"):
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO postings (entry_id, line_no, effective_date, account_code, amount_pence, currency) "
+                "VALUES (1, 1, '2026-02-01', 'cash', 100, 'GBP'), (1, 2, '2026-02-01', 'no_such_account', -100, 'GBP')"
+            ))
+            conn.execute(text(
+                "INSERT INTO journal_entries (id, idempotency_key, effective_date, recorded_at, recorded_by, description, "
+                "event_kind, event_data, content_hash, prev_hash, entry_hash) VALUES "
+                "(1, 'sneak', '2026-02-01', '2026-02-01 00:00:00', 'x', 'x', 'manual', '{}', 'h', 'h', 'h')"
+            ))
+
+
+def test_verify_reports_postings_without_an_entry(engine):
+    Ledger(engine).post([drawdown("a", 100)])
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO postings (entry_id, line_no, effective_date, account_code, amount_pence, currency) "
+            "VALUES (9, 1, '2026-02-01', 'cash', 100, 'GBP')"
+        ))
+    report = Ledger(engine).verify()
+    assert report.first_break.entry_id == 9
+    assert "not in the chain" in report.first_break.problem

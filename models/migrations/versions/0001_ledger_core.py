@@ -88,8 +88,6 @@ def upgrade() -> None:
     sa.Column('restriction', sa.String(length=64), nullable=True),
     sa.Column('project', sa.String(length=64), nullable=True),
     sa.Column('counterparty', sa.String(length=64), nullable=True),
-    sa.ForeignKeyConstraint(['account_code'], ['accounts.code'], ),
-    sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], initially='DEFERRED', deferrable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_postings_account_date', 'postings', ['account_code', 'effective_date'], unique=False)
@@ -126,7 +124,7 @@ def downgrade() -> None:
 
 IMMUTABLE = ("journal_entries", "postings", "period_closes", "period_balances")
 
-# The entry row seals its postings: postings are inserted first (the foreign key is deferred),
+# The entry row seals its postings: postings are inserted first (they have no foreign key to it),
 # then the entry, whose insert trigger refuses it unless its postings balance per currency and
 # per (fund, source, restriction), carry the entry's date, and the date is not in a closed period.
 SQLITE_TRIGGERS = [
@@ -149,6 +147,10 @@ SQLITE_TRIGGERS = [
                  GROUP BY currency, fund, source, restriction HAVING SUM(amount_pence) <> 0)
       OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id AND effective_date <> NEW.effective_date)
     BEGIN SELECT RAISE(ABORT, 'unbalanced entry: postings must sum to zero per currency, fund, source and restriction'); END""",
+    """CREATE TRIGGER journal_entries_known_accounts BEFORE INSERT ON journal_entries
+    WHEN EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
+                 AND NOT EXISTS (SELECT 1 FROM accounts WHERE code = postings.account_code))
+    BEGIN SELECT RAISE(ABORT, 'unknown account: every posting must use an account in the chart'); END""",
     """CREATE TRIGGER journal_entries_open_period BEFORE INSERT ON journal_entries
     WHEN NEW.effective_date < (SELECT MAX(period_end) FROM period_closes)
     BEGIN SELECT RAISE(ABORT, 'effective date is in a closed period'); END""",
@@ -186,6 +188,10 @@ POSTGRES_TRIGGERS = [
            OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id AND effective_date <> NEW.effective_date)
         THEN
             RAISE EXCEPTION 'unbalanced entry: postings must sum to zero per currency, fund, source and restriction';
+        END IF;
+        IF EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
+                   AND NOT EXISTS (SELECT 1 FROM accounts WHERE code = postings.account_code)) THEN
+            RAISE EXCEPTION 'unknown account: every posting must use an account in the chart';
         END IF;
         IF NEW.effective_date < (SELECT MAX(period_end) FROM period_closes) THEN
             RAISE EXCEPTION 'effective date is in a closed period';
