@@ -186,28 +186,31 @@ def xirr_many(frame: pd.DataFrame) -> pd.DataFrame:
     netted = flows.groupby(["investor", "day"], sort=True, as_index=False)["amount_pence"].sum()
     netted = netted[netted["amount_pence"] != 0]
     investors = counts.index
-    result = pd.DataFrame({"rate": np.nan, "reason": None}, index=investors)
-    result.loc[counts[counts < 2].index, "reason"] = "fewer than 2 flows"
+    # Results are gathered in arrays and put in a frame once: setting cells one by one is slow.
+    rate_out = np.full(len(investors), np.nan)
+    reason_out = np.full(len(investors), None, dtype=object)
+    reason_out[(counts < 2).to_numpy()] = "fewer than 2 flows"
 
     sign = np.sign(netted["amount_pence"].to_numpy())
     netted = netted.assign(sign=sign)
     by_investor = netted.groupby("investor", sort=True)
-    has_positive = by_investor["sign"].max().reindex(investors, fill_value=0) > 0
-    has_negative = by_investor["sign"].min().reindex(investors, fill_value=0) < 0
+    has_positive = (by_investor["sign"].max().reindex(investors, fill_value=0) > 0).to_numpy()
+    has_negative = (by_investor["sign"].min().reindex(investors, fill_value=0) < 0).to_numpy()
     changes = (
-        netted["sign"].ne(by_investor["sign"].shift()) & by_investor.cumcount().gt(0)
-    ).groupby(netted["investor"]).sum().reindex(investors, fill_value=0)
-    enough = counts >= 2
-    same_sign = enough & ~(has_positive & has_negative)
-    result.loc[same_sign[same_sign].index, "reason"] = "all flows have the same sign (netted by date)"
-    simple = enough & has_positive & has_negative & (changes == 1)
-    several = enough & has_positive & has_negative & (changes > 1)
+        (netted["sign"].ne(by_investor["sign"].shift()) & by_investor.cumcount().gt(0))
+        .groupby(netted["investor"]).sum().reindex(investors, fill_value=0).to_numpy()
+    )
+    enough = (counts >= 2).to_numpy()
+    both_signs = has_positive & has_negative
+    reason_out[enough & ~both_signs] = "all flows have the same sign (netted by date)"
+    simple = enough & both_signs & (changes == 1)
+    several = enough & both_signs & (changes > 1)
 
     if simple.any():
-        rows = netted[netted["investor"].isin(simple[simple].index)]
+        row_of = investors[simple]
+        rows = netted[netted["investor"].isin(row_of)]
         first_day = rows.groupby("investor", sort=True)["day"].transform("min")
         column = rows.groupby("investor", sort=True).cumcount().to_numpy()
-        row_of = pd.Index(simple[simple].index)
         row = row_of.get_indexer(rows["investor"])
         width = int(column.max()) + 1
         amounts = np.zeros((len(row_of), width))  # the float boundary, as in xirr()
@@ -232,18 +235,22 @@ def xirr_many(frame: pd.DataFrame) -> pd.DataFrame:
             x_low = np.where(same, x_mid, x_low)
             f_low = np.where(same, f_mid, f_low)
             x_high = np.where(same, x_high, x_mid)
-        rates = np.expm1(0.5 * (x_low + x_high))
-        result.loc[row_of[bracketed], "rate"] = rates[bracketed]
-        result.loc[row_of[~bracketed], "reason"] = (
-            f"no IRR between {_percent(RATE_MIN)} and {_percent(RATE_MAX)} a year"
-        )
+        positions = np.nonzero(simple)[0]
+        rate_out[positions[bracketed]] = np.expm1(0.5 * (x_low + x_high))[bracketed]
+        reason_out[positions[~bracketed]] = f"no IRR between {_percent(RATE_MIN)} and {_percent(RATE_MAX)} a year"
 
-    for investor in several[several].index:
-        group = flows[flows["investor"] == investor]
-        one = xirr([(day.date(), int(amount)) for day, amount in zip(group["day"], group["amount_pence"])])
-        result.loc[investor, "rate"] = np.nan if one.rate is None else one.rate
-        result.loc[investor, "reason"] = one.reason
-    return result
+    if several.any():
+        position_of = {investor: index for index, investor in enumerate(investors)}
+        rare = flows[flows["investor"].isin(investors[several])]
+        for investor, group in rare.groupby("investor", sort=True):
+            one = xirr([(day.date(), int(amount)) for day, amount in zip(group["day"], group["amount_pence"])])
+            index = position_of[investor]
+            rate_out[index] = np.nan if one.rate is None else one.rate
+            reason_out[index] = one.reason
+    # dtype=object keeps None as None (pandas would otherwise infer a string column with NaN).
+    return pd.DataFrame(
+        {"rate": rate_out, "reason": pd.Series(reason_out, index=investors, dtype=object)}, index=investors
+    )
 
 
 # --------------------------------------------------------------------------------------------
