@@ -129,7 +129,15 @@ def parse_flows(frame: pd.DataFrame, books: Mapping[str, FundBook]) -> tuple[lis
         except FuelError as exc:
             problems.append(problem(row, column_of(exc), exc.message))
     problems += _duplicate_problems(rows)
+    problems.sort(key=_row_order)
     return (rows if not problems else []), problems
+
+
+def _row_order(text: str) -> int:
+    """Problems in file order: file-level ones first, then by row number (stable)."""
+    if not text.startswith("row "):
+        return 0
+    return int(text[4:].split(",", 1)[0].split(":", 1)[0])
 
 
 def column_of(exc: FuelError) -> str | None:

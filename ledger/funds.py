@@ -257,6 +257,18 @@ class FundSetup:
     commitments: tuple[Commitment, ...] = ()
 
 
+def book_of_setup(setup: "FundSetup") -> FundBook:
+    """The :class:`FundBook` a setup describes (for tests and dry runs without a database)."""
+    return FundBook(
+        setup.fund,
+        {p.id: p for p in setup.parties},
+        {t.id: t for t in sorted(setup.tranches, key=lambda t: (t.rank, t.id))},
+        {r.id: r for r in setup.restrictions},
+        {p.id: p for p in setup.projects},
+        tuple(setup.commitments),
+    )
+
+
 _SETUP_FIELDS: Mapping[str, frozenset[str]] = {
     "fund": frozenset({"id", "name", "currency"}),
     "parties": frozenset({"id", "name", "kind", "investor_type"}),
