@@ -310,73 +310,104 @@ def _normalise_prior(prior_events: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _apply_sequence_rules(ev: pd.DataFrame, contract: Contract, prior: pd.DataFrame) -> None:
-    """Prerequisites, repeats and exclusive groups, level by level, in claim order (in place)."""
+    """Prerequisites, repeats and exclusive groups, level by level, in claim order (in place).
+
+    Works on integer codes (participant, outcome, day) so each step is a numpy operation.
+    """
+    outcome_ids = list(contract.outcome_ids)
+    n_outcomes = len(outcome_ids)
     levels = prerequisite_levels(contract)
-    group_of = {member: g for g, group in enumerate(contract.exclusive_groups) for member in group}
-    once_only = {o.outcome_id: o.once_only for o in contract.outcomes}
-    requires = {o.outcome_id: o.requires for o in contract.outcomes}
+    level_of = np.array([levels[o] for o in outcome_ids] + [-1])  # index -1 -> unknown outcome
+    once_of = np.array([contract.outcome(o).once_only for o in outcome_ids] + [False])
+    group_of_id = {member: g for g, group in enumerate(contract.exclusive_groups) for member in group}
+    group_of = np.array([group_of_id.get(o, -1) for o in outcome_ids] + [-1])
+    n_groups = max(len(contract.exclusive_groups), 1)
+    # Outcome codes that sort like the outcome ids, for claim order.
+    text_rank = np.argsort(np.argsort(np.array(outcome_ids, dtype=object)))
 
-    accepted = prior.assign(is_prior=True)
-    ev_level = ev["outcome_id"].map(levels)
+    n_ev = len(ev)
+    all_pids = pd.concat([ev["participant_id"], prior["participant_id"]], ignore_index=True).astype(object)
+    pid_all, _ = pd.factorize(all_pids, sort=True)
+    pid_ev, pid_prior = pid_all[:n_ev], pid_all[n_ev:]
+    n_pids = int(pid_all.max()) + 1 if len(pid_all) else 1
+    oid_index = pd.Index(outcome_ids)
+    oid_ev = oid_index.get_indexer(ev["outcome_id"].astype(object))
+    oid_prior = oid_index.get_indexer(prior["outcome_id"].astype(object))
+    day_ev = ev["achieved_on"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    day_prior = prior["achieved_on"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    known_prior = oid_prior >= 0
+    pid_prior, oid_prior, day_prior = pid_prior[known_prior], oid_prior[known_prior], day_prior[known_prior]
+
+    day_base = int(min(day_ev.min(initial=0), day_prior.min(initial=0)))
+    day_span = 1 << 21  # days in a key: ~5,700 years, far beyond any contract
+
+    def key_once(pid: np.ndarray, oid: np.ndarray) -> np.ndarray:
+        return pid.astype(np.int64) * n_outcomes + oid
+
+    def key_day(pid: np.ndarray, oid: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return key_once(pid, oid) * day_span + (day - day_base)
+
+    prior_once, prior_day = key_once(pid_prior, oid_prior), key_day(pid_prior, oid_prior, day_prior)
+
+    # Claim order: achievement date, outcome id, participant id, row number.
+    rank = np.empty(n_ev, dtype=np.int64)
+    rank[np.lexsort((ev["row_number"].to_numpy(), pid_ev, text_rank[np.clip(oid_ev, 0, None)], day_ev))] = np.arange(n_ev)
+
+    reason = ev["reason"].to_numpy(dtype=object).copy()
+    # Accepted so far (earlier runs first): participant, outcome, day, and claim-order position.
+    acc_pid, acc_oid, acc_day = pid_prior, oid_prior, day_prior
+    acc_order = np.full(len(pid_prior), -1, dtype=np.int64)  # earlier runs before any line now
+
+    ev_level = level_of[oid_ev]
     for level in sorted(set(levels.values())):
-        cand = ev[(ev["reason"] == "") & (ev_level == level)].sort_values(_CLAIM_ORDER, kind="mergesort")
-        if cand.empty:
+        cand = np.flatnonzero((reason == "") & (ev_level == level))
+        if len(cand) == 0:
             continue
-        reason = pd.Series("", index=cand.index, dtype=object)
+        cand = cand[np.argsort(rank[cand], kind="stable")]
+        c_pid, c_oid, c_day = pid_ev[cand], oid_ev[cand], day_ev[cand]
+        c_reason = np.full(len(cand), "", dtype=object)
 
-        # Prerequisites: earliest accepted date of each required outcome, per participant.
-        first_done = accepted.groupby(["outcome_id", "participant_id"], observed=True)["achieved_on"].min()
-        needed = {r for o in cand["outcome_id"].unique() for r in requires[o]}
-        for required in sorted(needed):
-            needs_it = {o: required in requires[o] for o in requires}
-            applies = cand["outcome_id"].map(needs_it).astype(bool)
-            if required in first_done.index.get_level_values(0):
-                done_on = cand["participant_id"].map(first_done.xs(required, level="outcome_id"))
-            else:
-                done_on = pd.Series(pd.NaT, index=cand.index, dtype="datetime64[ns]")
-            missing = applies & (done_on.isna() | (done_on > cand["achieved_on"]))
-            reason[missing & (reason == "")] = PREREQUISITE_MISSING
+        # Prerequisites: earliest accepted day of each required outcome, per participant.
+        never = np.iinfo(np.int64).max
+        for required in sorted({r for o in set(c_oid.tolist()) for r in contract.outcome(outcome_ids[o]).requires}):
+            r_code = outcome_ids.index(required)
+            first_day = np.full(n_pids, never, dtype=np.int64)
+            done = acc_oid == r_code
+            np.minimum.at(first_day, acc_pid[done], acc_day[done])
+            needs = np.array([required in contract.outcome(o).requires for o in outcome_ids] + [False])[c_oid]
+            missing = needs & (first_day[c_pid] > c_day)
+            c_reason[missing & (c_reason == "")] = PREREQUISITE_MISSING
 
-        # Repeats: once-only outcomes by (participant, outcome), others by (.., date).
-        live = reason == ""
-        is_once = cand["outcome_id"].map(once_only).astype(bool)
-        key_once = pd.MultiIndex.from_frame(cand[["participant_id", "outcome_id"]])
-        key_any = pd.MultiIndex.from_frame(cand[["participant_id", "outcome_id", "achieved_on"]])
-        prior_once = pd.MultiIndex.from_frame(prior[["participant_id", "outcome_id"]])
-        prior_any = pd.MultiIndex.from_frame(prior[["participant_id", "outcome_id", "achieved_on"]])
-        live_cand = cand[live]
-        dup_once = live_cand.duplicated(subset=["participant_id", "outcome_id"]).reindex(cand.index, fill_value=False)
-        dup_any = live_cand.duplicated(subset=["participant_id", "outcome_id", "achieved_on"]).reindex(
-            cand.index, fill_value=False
-        )
-        repeat = np.where(
-            is_once,
-            dup_once | key_once.isin(prior_once),
-            dup_any | key_any.isin(prior_any),
-        )
-        reason[live & repeat] = ALREADY_CLAIMED
+        # Repeats: once-only by (participant, outcome); others by (participant, outcome, day).
+        live = c_reason == ""
+        once = once_of[c_oid]
+        k_once, k_day = key_once(c_pid, c_oid), key_day(c_pid, c_oid, c_day)
+        key = np.where(once, k_once, k_day)
+        # Once-only and repeatable outcomes never share a key space: same outcome, same kind.
+        dup = np.zeros(len(cand), dtype=bool)
+        dup[live] = pd.Series(np.where(once, -1 - k_once, k_day)[live]).duplicated().to_numpy()
+        in_prior = np.where(once, np.isin(k_once, prior_once), np.isin(key, prior_day))
+        c_reason[live & (dup | in_prior)] = ALREADY_CLAIMED
 
         # Exclusive groups: the first outcome of a group a participant is accepted for wins.
-        if group_of:
-            live = reason == ""
-            cand_group = cand["outcome_id"].map(group_of)
-            in_group = live & cand_group.notna()
-            if in_group.any():
-                earlier = accepted.assign(group=accepted["outcome_id"].map(group_of))
-                earlier = earlier[earlier["group"].notna()].sort_values(
-                    ["is_prior", "achieved_on", "outcome_id", "participant_id"],
-                    ascending=[False, True, True, True],
-                    kind="mergesort",
-                )
-                now = cand[in_group].assign(group=cand_group[in_group])
-                both = pd.concat(
-                    [earlier[["participant_id", "group", "outcome_id"]], now[["participant_id", "group", "outcome_id"]]],
-                    ignore_index=True,
-                )
-                winner = both.groupby(["participant_id", "group"], sort=False)["outcome_id"].transform("first")
-                loses = (both["outcome_id"] != winner).to_numpy()[len(earlier):]
-                reason.loc[now.index[loses]] = MUTUALLY_EXCLUSIVE
+        c_group = group_of[c_oid]
+        in_group = (c_reason == "") & (c_group >= 0)
+        if in_group.any():
+            a_group = group_of[acc_oid] if len(acc_oid) else np.array([], dtype=np.int64)
+            earlier = np.flatnonzero(a_group >= 0)
+            earlier = earlier[np.lexsort((acc_pid[earlier], text_rank[acc_oid[earlier]], acc_day[earlier], acc_order[earlier]))]
+            now = np.flatnonzero(in_group)
+            keys = np.concatenate([acc_pid[earlier].astype(np.int64) * n_groups + a_group[earlier],
+                                   c_pid[now].astype(np.int64) * n_groups + c_group[now]])  # fmt: skip
+            oids = np.concatenate([acc_oid[earlier], c_oid[now]])
+            winner = pd.Series(oids).groupby(keys, sort=False).transform("first").to_numpy()
+            loses = (oids != winner)[len(earlier):]
+            c_reason[now[loses]] = MUTUALLY_EXCLUSIVE
 
-        ev.loc[cand.index, "reason"] = reason
-        newly = cand[reason == ""][["participant_id", "outcome_id", "achieved_on"]].assign(is_prior=False)
-        accepted = pd.concat([accepted, newly], ignore_index=True)
+        reason[cand] = c_reason
+        ok = c_reason == ""
+        acc_pid = np.concatenate([acc_pid, c_pid[ok]])
+        acc_oid = np.concatenate([acc_oid, c_oid[ok]])
+        acc_day = np.concatenate([acc_day, c_day[ok]])
+        acc_order = np.concatenate([acc_order, rank[cand][ok]])
+    ev["reason"] = reason
