@@ -478,8 +478,13 @@ def waterfall_from_mapping(data: object, where: str) -> WaterfallTerms:
         tiers.append(tier)
         if isinstance(tier, _UNCAPPED) and uncapped_at is None:
             uncapped_at = index
-        if isinstance(tier, ReturnOfCapital) and tier.scope != ALL_TRANCHES:
-            rank = tranches[tier.scope].rank
+        if isinstance(tier, ReturnOfCapital):
+            # "all" repays its most senior tranche too, so it counts at that rank.
+            covered = [t.rank for t in tranches.values() if t.repayable] if tier.scope == ALL_TRANCHES \
+                else [tranches[tier.scope].rank]
+            if not covered:
+                continue
+            rank = min(covered)
             for earlier_index, earlier, earlier_rank in repaid_ranks:
                 if earlier_rank > rank:
                     problems.append(

@@ -430,6 +430,9 @@ BAD_TERMS = [
     (lambda data: data["tiers"].insert(0, {"kind": "return_of_capital", "tranche": "junior"}),
      "t.tiers[1].tranche: returns capital to 'senior' (rank 1) after tiers[0] already repaid the more junior "
      "'junior' (rank 2); capital is repaid senior first"),
+    (lambda data: data["tiers"].insert(3, {"kind": "return_of_capital", "tranche": "all"}),
+     "t.tiers[3].tranche: returns capital to 'all' (rank 1) after tiers[2] already repaid the more junior "
+     "'junior' (rank 2); capital is repaid senior first"),
     (_append_tier({"kind": "excess", "recipient": "pool"}),
      "t.tiers[5]: unreachable: tiers[4] takes all remaining cash before it"),
     (_append_tier({"kind": "capped_return", "tranche": "senior", "rate": "0.05", "compounding": "simple",
