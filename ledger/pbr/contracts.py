@@ -133,6 +133,8 @@ class Contract:
     exclusive_groups: tuple[tuple[str, ...], ...] = ()
     #: raw ``[[mechanisms]]`` tables as ``(kind, params)``, interpreted by ledger.pbr.mechanisms.
     mechanisms: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    #: fund the outcome income and receivables are booked in (``None``: the database's only fund).
+    fund: str | None = None
     source_name: str = field(default="", compare=False)
 
     def outcome(self, outcome_id: str) -> Outcome:
@@ -205,7 +207,7 @@ def load_contract_toml(text: str, source_name: str) -> Contract:
 _TOP_KEYS = {
     "id", "name", "project", "provider", "currency", "rounding", "start", "end",
     "referral_window", "claim_deadline", "caps", "payers", "outcomes", "rate_cards",
-    "exclusive_groups", "mechanisms",
+    "exclusive_groups", "mechanisms", "fund",
 }
 _OUTCOME_KEYS = {
     "id", "definition", "once_only", "requires", "max_days_after_start", "evidence_required",
@@ -407,6 +409,7 @@ def contract_from_mapping(data: Mapping[str, Any], source_name: str) -> Contract
     name = r.text(data, "name", "name")
     project = r.text(data, "project", "project")
     provider = r.text(data, "provider", "provider")
+    fund = r.ident(data, "fund", "fund") if "fund" in data else None
     rounding = data.get("rounding", DEFAULT_ROUNDING)
     if not isinstance(rounding, str) or rounding not in ROUNDING_MODES:
         r.problem("rounding", f"unknown rounding mode {_describe(rounding)} (known: {', '.join(ROUNDING_MODES)})")
@@ -462,7 +465,7 @@ def contract_from_mapping(data: Mapping[str, Any], source_name: str) -> Contract
         referrals_from=referrals_from, referrals_to=referrals_to,
         claim_deadline_days=deadline_days, claim_deadline_date=deadline_date,
         participant_cap_pence=participant_cap, contract_cap_pence=contract_cap,
-        exclusive_groups=groups, mechanisms=mechanisms, source_name=source_name,
+        exclusive_groups=groups, mechanisms=mechanisms, fund=fund, source_name=source_name,
     )  # fmt: skip
 
 
@@ -691,6 +694,14 @@ def _read_mechanisms(r: _Reader, data: Mapping[str, Any]) -> tuple[tuple[str, Ma
     for path, item in _tables(r, data, "mechanisms"):
         kind = r.text(item, "kind", f"{path}.kind")
         if kind:
+            # Checked here with the registry, so a bad mechanism refuses the whole contract.
+            from ledger.pbr.mechanisms import mechanism_from_mapping
+
+            try:
+                mechanism_from_mapping(item, path)
+            except ImportRejected as exc:
+                r.problems.extend(f"{r.source}: {problem}" for problem in exc.problems)
+                continue
             params = {k: v for k, v in item.items() if k != "kind"}
             mechanisms.append((kind, MappingProxyType(params)))
     return tuple(mechanisms)

@@ -107,16 +107,34 @@ def test_example_contract_carries_the_indigo_figures():
     assert sum(o.value_cap_pence for o in contract.outcomes) == 765_600_000
 
 
-def test_mechanisms_are_kept_raw():
-    text = GOOD.replace(
-        '[[rate_cards]]\nversion = "v1"',
-        '[[mechanisms]]\nkind = "cohort_comparison"\nthreshold = "0.10"\n\n[[rate_cards]]\nversion = "v1"',
-        1,
-    )
+MECHANISM = (
+    '[[mechanisms]]\nkind = "cohort_comparison"\nprice_per_event = "5000.00"\n'
+    'cohort_threshold = "0.10"\noverall_threshold = "0.075"\n\n'
+)
+
+
+def test_mechanisms_are_checked_with_the_registry_and_kept():
+    text = GOOD.replace('[[rate_cards]]\nversion = "v1"', MECHANISM + '[[rate_cards]]\nversion = "v1"', 1)
     contract = load_contract_toml(text, "contract.toml")
     assert len(contract.mechanisms) == 1
     kind, params = contract.mechanisms[0]
-    assert kind == "cohort_comparison" and dict(params) == {"threshold": "0.10"}
+    assert kind == "cohort_comparison" and params["cohort_threshold"] == "0.10"
+
+
+def test_a_bad_mechanism_refuses_the_contract_with_its_path():
+    bad = MECHANISM.replace('cohort_threshold = "0.10"', "cohort_threshold = 0.1")
+    text = GOOD.replace('[[rate_cards]]\nversion = "v1"', bad + '[[rate_cards]]\nversion = "v1"', 1)
+    with pytest.raises(ImportRejected) as caught:
+        load_contract_toml(text, "contract.toml")
+    assert caught.value.problems == [
+        'contract.toml: mechanisms[0].cohort_threshold: is a TOML float (0.1); write rates as a string like "0.1" '
+        "to keep them exact"
+    ]
+
+
+def test_fund_is_read():
+    contract = load_contract_toml('fund = "fuel-lcr"\n' + GOOD, "contract.toml")
+    assert contract.fund == "fuel-lcr"
 
 
 def test_indexation_is_read():
@@ -239,7 +257,7 @@ BAD_CASES = [
     (
         "misspelt field",
         ('project = "PRJ-1"', 'project = "PRJ-1"\nprovidor = "x"'),
-        "contract.toml: providor: unknown field (known: caps, claim_deadline, currency, end, exclusive_groups, id, "
+        "contract.toml: providor: unknown field (known: caps, claim_deadline, currency, end, exclusive_groups, fund, id, "
         "mechanisms, name, outcomes, payers, project, provider, rate_cards, referral_window, rounding, start)",
     ),
     (
