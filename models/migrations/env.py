@@ -5,6 +5,7 @@ from alembic import context
 from models.tables import SQLModel  # noqa: F401  (registers the tables)
 import models.tables  # noqa: F401
 import models.fund_tables  # noqa: F401  (fund reference data, migration 0002)
+import models.pbr_tables  # noqa: F401  (payment by results, migration 0003)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
