@@ -6,7 +6,7 @@ by *funding group*, the (source, tranche, restriction) it came from.
 
 * Income from a project (interest, outcome payments) is attributed to the groups that funded
   it pro rata to each group's *disbursed capital* in the project (every disbursement to it, of
-  any form, as of the income's date).
+  any form, net of reversals, as the ledger stands when the income is recorded).
 * Principal repaid and valuation changes (gains, write-downs, write-offs) of a loan or working
   capital advance are attributed pro rata to each group's *carrying amount* of that instrument
   (capital disbursed in it and still outstanding), so no group's investment goes below zero.
