@@ -206,8 +206,7 @@ ENTRY_COLUMNS = (
 
 
 def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
-    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
 
 
 def _insert(conn: Connection, posted: Sequence[PostedEntry]) -> None:
@@ -231,7 +230,16 @@ def _insert(conn: Connection, posted: Sequence[PostedEntry]) -> None:
         # Store dates and times exactly as SQLAlchemy's SQLite types do, so reads agree.
         posting_rows = [(*r[:2], r[2].isoformat(), *r[3:]) for r in posting_rows]
         entry_rows = [(*r[:2], r[2].isoformat(), r[3].strftime("%Y-%m-%d %H:%M:%S.%f"), *r[4:]) for r in entry_rows]
-    # Postings first: each entry row's insert trigger checks its postings balance.
+    # Postings first: the entry rows' insert trigger checks their postings balance.
+    if conn.dialect.name == "postgresql":
+        # COPY: one statement per table, so the statement-level triggers run once per batch.
+        cursor = conn.connection.dbapi_connection.cursor()
+        for table, columns, rows in (("postings", POSTING_COLUMNS, posting_rows),
+                                     ("journal_entries", ENTRY_COLUMNS, entry_rows)):
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
     conn.exec_driver_sql(_insert_sql(conn, "postings", POSTING_COLUMNS), posting_rows)
     conn.exec_driver_sql(_insert_sql(conn, "journal_entries", ENTRY_COLUMNS), entry_rows)
 

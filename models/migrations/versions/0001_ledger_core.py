@@ -171,35 +171,52 @@ POSTGRES_TRIGGERS = [
         FOR EACH STATEMENT EXECUTE FUNCTION fuel_refuse_change()"""
         for table in IMMUTABLE
     ),
+    # Statement-level triggers over transition tables: one check per bulk insert (Fuel writes a
+    # batch with COPY), not one per row, with the same rules as SQLite's row triggers.
+    # Transition tables have no statistics, so each query is bounded to the batch's id range
+    # (ids are assigned in order) to keep the planner on the indexes as the ledger grows, and
+    # nested loops over the unindexed batch are switched off inside the check.
     """CREATE FUNCTION fuel_postings_sealed() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE lo integer; hi integer;
     BEGIN
-        IF EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.entry_id) THEN
+        SELECT MIN(entry_id), MAX(entry_id) INTO lo, hi FROM inserted;
+        IF EXISTS (SELECT 1 FROM journal_entries e
+                   WHERE e.id BETWEEN lo AND hi AND e.id IN (SELECT entry_id FROM inserted)) THEN
             RAISE EXCEPTION 'entry is already posted: postings cannot be added to it';
         END IF;
-        RETURN NEW;
+        RETURN NULL;
     END $$""",
-    """CREATE TRIGGER postings_sealed BEFORE INSERT ON postings
-    FOR EACH ROW EXECUTE FUNCTION fuel_postings_sealed()""",
-    """CREATE FUNCTION fuel_entry_checks() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE TRIGGER postings_sealed AFTER INSERT ON postings
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION fuel_postings_sealed()""",
+    """CREATE FUNCTION fuel_entry_checks() RETURNS trigger LANGUAGE plpgsql
+    SET enable_nestloop = off AS $$
+    DECLARE lo integer; hi integer;
     BEGIN
-        IF (SELECT COUNT(*) FROM postings WHERE entry_id = NEW.id) < 2
-           OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
-                      GROUP BY currency, fund, source, restriction HAVING SUM(amount_pence) <> 0)
-           OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id AND effective_date <> NEW.effective_date)
+        SELECT MIN(id), MAX(id) INTO lo, hi FROM inserted;
+        IF EXISTS (SELECT 1 FROM inserted i
+                   LEFT JOIN (SELECT entry_id, COUNT(*) AS n FROM postings
+                              WHERE entry_id BETWEEN lo AND hi GROUP BY entry_id) c ON c.entry_id = i.id
+                   WHERE COALESCE(c.n, 0) < 2)
+           OR EXISTS (SELECT 1 FROM postings p WHERE p.entry_id BETWEEN lo AND hi
+                      GROUP BY p.entry_id, p.currency, p.fund, p.source, p.restriction
+                      HAVING SUM(p.amount_pence) <> 0)
+           OR EXISTS (SELECT 1 FROM postings p JOIN inserted i ON p.entry_id = i.id
+                      WHERE p.entry_id BETWEEN lo AND hi AND p.effective_date <> i.effective_date)
         THEN
             RAISE EXCEPTION 'unbalanced entry: postings must sum to zero per currency, fund, source and restriction';
         END IF;
-        IF EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
-                   AND NOT EXISTS (SELECT 1 FROM accounts WHERE code = postings.account_code)) THEN
+        IF EXISTS (SELECT 1 FROM postings p WHERE p.entry_id BETWEEN lo AND hi
+                   AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = p.account_code)) THEN
             RAISE EXCEPTION 'unknown account: every posting must use an account in the chart';
         END IF;
-        IF NEW.effective_date < (SELECT MAX(period_end) FROM period_closes) THEN
+        IF EXISTS (SELECT 1 FROM inserted i
+                   WHERE i.effective_date < (SELECT MAX(period_end) FROM period_closes)) THEN
             RAISE EXCEPTION 'effective date is in a closed period';
         END IF;
-        RETURN NEW;
+        RETURN NULL;
     END $$""",
-    """CREATE TRIGGER journal_entries_checks BEFORE INSERT ON journal_entries
-    FOR EACH ROW EXECUTE FUNCTION fuel_entry_checks()""",
+    """CREATE TRIGGER journal_entries_checks AFTER INSERT ON journal_entries
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION fuel_entry_checks()""",
 ]
 
 
