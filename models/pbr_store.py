@@ -1,0 +1,899 @@
+"""Payment-by-results service: contracts, the participant register, outcome imports, claim runs,
+the claim lifecycle with its ledger postings, validation samples and clawbacks.
+
+Every function takes a SQLAlchemy ``Connection`` already inside a transaction (the CLI opens
+it), so a refused file or a failed step writes nothing. Frames are read with ``pd.read_sql``
+and written with one bulk insert per table: nothing loops per event in Python.
+
+The claim run, in stages (each stage a pure function of ``ledger.pbr``):
+
+1. events of the contract not yet in any claim run, achieved before the period's end;
+2. :func:`ledger.pbr.eligibility.validate_events` against the participant register and the
+   lines accepted by earlier runs (disputed lines do not count);
+3. :func:`ledger.pbr.claims.run_claim` with :class:`PriorPaid` summed in SQL from earlier runs;
+4. clawbacks still outstanding from validation samples are taken from the run's net
+   (:func:`ledger.pbr.sampling.schedule_clawback`), split over payers pro rata to their shares
+   (:func:`ledger.money.allocate`);
+5. the run, its lines, payer shares and per-payer totals are stored; status ``validated``.
+
+Lifecycle: ``submitted -> validated -> approved -> invoiced -> paid``; lines may be disputed
+while the run is ``validated``. Approval posts, per payer, Dr ``outcome_payments_receivable``
+(counterparty = payer) / Cr ``outcome_income`` (project), both in the contract's fund and the
+``public`` source; a clawback is a debit to ``outcome_income``. Payment posts Dr ``cash`` / Cr
+``outcome_payments_receivable``. Entry keys are ``pbr-approve:<contract>:<period>:<payer>``
+and ``pbr-pay:<contract>:<period>:<payer>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, replace
+from datetime import date
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, exists, func, select
+
+from ledger.errors import FuelError, ImportRejected, NotFound, ValidationError
+from ledger.money import allocate
+from ledger.pbr.claims import CAP_KINDS, PriorPaid, reduction_column, run_claim, share_column, payer_reduction_column
+from ledger.pbr.contracts import Contract, load_contract_toml
+from ledger.pbr.eligibility import REASONS, validate_event_rows, validate_events, validate_participants
+from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
+from ledger.periods import Period
+from ledger.postings import EntryDraft, Posting
+from models.ledger_store import post_entries, utc_now
+from models.pbr_tables import (
+    PbrClaimLineRow,
+    PbrClaimRunRow,
+    PbrClawbackRow,
+    PbrContractRow,
+    PbrImportRow,
+    PbrLineDisputeRow,
+    PbrLineShareRow,
+    PbrMechanismResultRow,
+    PbrOutcomeEventRow,
+    PbrParticipantRow,
+    PbrRunPayerRow,
+    PbrSampleRow,
+    PbrTransitionRow,
+)
+
+contracts_t = PbrContractRow.__table__
+imports_t = PbrImportRow.__table__
+participants_t = PbrParticipantRow.__table__
+events_t = PbrOutcomeEventRow.__table__
+runs_t = PbrClaimRunRow.__table__
+lines_t = PbrClaimLineRow.__table__
+shares_t = PbrLineShareRow.__table__
+run_payers_t = PbrRunPayerRow.__table__
+disputes_t = PbrLineDisputeRow.__table__
+transitions_t = PbrTransitionRow.__table__
+samples_t = PbrSampleRow.__table__
+clawbacks_t = PbrClawbackRow.__table__
+mechanism_results_t = PbrMechanismResultRow.__table__
+
+#: Outcome payments are public money (DESIGN.md section 2: council or central government money).
+OUTCOME_SOURCE = "public"
+RECEIVABLE = "outcome_payments_receivable"
+INCOME = "outcome_income"
+
+PARTICIPANT_FIXED = ("participant_id", "start_date", "cohort")
+OUTCOME_COLUMNS = ("participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on")
+ID_MAX_CHARS = 64
+EVIDENCE_MAX_CHARS = 200
+#: Biggest file accepted in one import; split bigger submissions.
+ROWS_MAX = 2_000_000
+
+LINE_COLUMNS = [
+    "line_no", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "accepted", "reason",
+    "rate_card_version", "price_pence", "gross_pence", *[reduction_column(k) for k in CAP_KINDS],
+    "net_pence", "cap_reason", "cap_applied", "participant_paid_cum_pence", "participant_headroom_pence",
+]  # fmt: skip
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain Python values (ints, bools, dates, None) for a bulk insert."""
+    out = frame.astype(object).where(frame.notna(), None)
+    return out.to_dict("records")
+
+
+# ---------------------------------------------------------------------------- contracts
+
+
+def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str = "fuel") -> tuple[Contract, str]:
+    """Check and store a contract file. Returns the contract and ``added``/``unchanged``/``updated``.
+
+    The fund: the file's ``fund``, else the database's only fund, else none (postings then carry
+    no fund dimension). A contract that already has claim runs cannot be changed: load the new
+    terms under a new id.
+    """
+    contract = load_contract_toml(text, source_name)
+    fund = contract.fund or _default_fund(conn, contract.contract_id)
+    contract = replace(contract, fund=fund)
+    row = {
+        "id": contract.contract_id, "name": contract.name, "project": contract.project,
+        "provider": contract.provider, "fund": fund, "currency": contract.currency,
+        "source_name": source_name[:500], "toml_text": text, "content_hash": _hash(text),
+        "loaded_at": utc_now(), "loaded_by": loaded_by,
+    }  # fmt: skip
+    existing = conn.execute(select(contracts_t).where(contracts_t.c.id == contract.contract_id)).mappings().first()
+    if existing is None:
+        conn.execute(contracts_t.insert().values(**row))
+        return contract, "added"
+    if existing["content_hash"] == row["content_hash"] and existing["fund"] == fund:
+        return contract, "unchanged"
+    runs = conn.execute(select(func.count()).where(runs_t.c.contract_id == contract.contract_id)).scalar_one()
+    if runs:
+        raise ValidationError(
+            f"contract {contract.contract_id} already has {runs} claim run(s); its terms cannot change. "
+            "Load the new terms under a new contract id",
+            field="id",
+        )
+    conn.execute(contracts_t.update().where(contracts_t.c.id == contract.contract_id).values(**row))
+    return contract, "updated"
+
+
+def _default_fund(conn: Connection, contract_id: str) -> str | None:
+    from models.fund_tables import FundRow
+
+    ids = list(conn.execute(select(FundRow.__table__.c.id).order_by(FundRow.__table__.c.id)).scalars())
+    if len(ids) > 1:
+        raise ValidationError(
+            f"contract {contract_id} names no fund and the database has several ({', '.join(ids)}): "
+            'add fund = "..." to the contract file',
+            field="fund",
+        )
+    return ids[0] if ids else None
+
+
+def get_contract(conn: Connection, contract_id: str) -> Contract:
+    row = conn.execute(select(contracts_t).where(contracts_t.c.id == contract_id)).mappings().first()
+    if row is None:
+        known = list(conn.execute(select(contracts_t.c.id).order_by(contracts_t.c.id)).scalars())
+        hint = f" (known: {', '.join(known)})" if known else " (none loaded yet: run `fuel contracts load FILE`)"
+        raise NotFound(f"unknown contract {contract_id!r}{hint}", field="contract")
+    return replace(load_contract_toml(row["toml_text"], row["source_name"]), fund=row["fund"])
+
+
+def list_contracts(conn: Connection) -> list[dict]:
+    rows = conn.execute(select(contracts_t).order_by(contracts_t.c.id)).mappings().all()
+    return [{k: r[k] for k in ("id", "name", "project", "provider", "fund", "currency", "loaded_by")} for r in rows]
+
+
+# ---------------------------------------------------------------------------- CSV reading
+
+
+def read_csv_text(text: str, source_name: str) -> pd.DataFrame:
+    """Every column as text; blanks stay blank (``""``), nothing is guessed."""
+    if not text.strip():
+        raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: the file is empty"])
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+    except pd.errors.ParserError as exc:
+        raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: not valid CSV: {exc}"]) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if duplicated or any(c.startswith("Unnamed:") or "." in c and c.rsplit(".", 1)[0] in frame.columns for c in frame.columns):
+        name = duplicated[0] if duplicated else next(c for c in frame.columns if "." in c or c.startswith("Unnamed:"))
+        raise ImportRejected(
+            f"{source_name}: file rejected (1 problem)", [f"{source_name}: column {name!r} is duplicated or unnamed"]
+        )
+    if len(frame) == 0:
+        raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: no rows after the header"])
+    if len(frame) > ROWS_MAX:
+        raise ImportRejected(
+            f"{source_name}: file rejected (1 problem)",
+            [f"{source_name}: {len(frame)} rows is more than {ROWS_MAX}; split the file"],
+        )
+    frame.insert(0, "row_number", np.arange(2, len(frame) + 2))
+    return frame
+
+
+def _too_long(frame: pd.DataFrame, column: str, limit: int, source_name: str) -> list[tuple[int, str]]:
+    if column not in frame.columns:
+        return []
+    long = frame[column].astype(str).str.strip().str.len() > limit
+    return [(int(r), f"{source_name}: row {int(r)}: {column}: longer than {limit} characters")
+            for r in frame.loc[long, "row_number"]]  # fmt: skip
+
+
+def _rejected(source_name: str, what: str, messages: list[tuple[int, str]]) -> ImportRejected:
+    messages.sort(key=lambda m: m[0])
+    count = len(messages)
+    return ImportRejected(f"{source_name}: {what} rejected ({count} problem{'s' if count != 1 else ''})",
+                          [m for _, m in messages[:200]])
+
+
+def _start_import(conn: Connection, contract_id: str, kind: str, text: str, file_name: str, rows: int, by: str) -> int | None:
+    """Record the file; ``None`` if the very same file was imported before (a no-op)."""
+    digest = _hash(text)
+    seen = conn.execute(
+        select(imports_t.c.id).where(imports_t.c.contract_id == contract_id, imports_t.c.kind == kind,
+                                     imports_t.c.file_hash == digest)
+    ).first()
+    if seen is not None:
+        return None
+    result = conn.execute(imports_t.insert().values(
+        contract_id=contract_id, kind=kind, file_name=file_name[:500], file_hash=digest, row_count=rows,
+        imported_at=utc_now(), imported_by=by,
+    ))  # fmt: skip
+    return int(result.inserted_primary_key[0])
+
+
+# ---------------------------------------------------------------------------- participants
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    file_name: str
+    contract_id: str
+    rows: int
+    added: int
+    already_known: int
+    status: str  # "imported" or "already imported"
+    #: rows the contract's rules will reject, as found at import: (row, participant, outcome, reason)
+    rejected: tuple[tuple[int, str, str, str], ...] = ()
+
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for *_, reason in self.rejected:
+            counts[reason] = counts.get(reason, 0) + 1
+        return counts
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file_name, "contract": self.contract_id, "rows": self.rows, "added": self.added,
+            "already_known": self.already_known, "status": self.status, "rejected_by_reason": self.reasons(),
+            "rejected": [{"row": r, "participant_id": p, "outcome_id": o, "reason": why} for r, p, o, why in self.rejected],
+        }  # fmt: skip
+
+
+def import_participants(conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel") -> ImportReport:
+    """Add participants to a contract's register from CSV: ``participant_id, start_date`` and
+    optional ``cohort``; any other column is kept as an attribute. All or nothing.
+
+    A participant already registered with the same details is skipped; one registered with
+    different details is refused (the register is corrected explicitly, never by a re-import).
+    """
+    get_contract(conn, contract_id)
+    frame = read_csv_text(text, file_name)
+    try:
+        checked = validate_participants(frame, file_name)
+    except ImportRejected as exc:
+        raise _rejected(file_name, "participant register", [(0, p) for p in exc.problems]) from None
+    problems = _too_long(frame, "participant_id", ID_MAX_CHARS, file_name) + _too_long(frame, "cohort", ID_MAX_CHARS, file_name)
+    if problems:
+        raise _rejected(file_name, "participant register", problems)
+    attribute_columns = [c for c in frame.columns if c not in (*PARTICIPANT_FIXED, "row_number")]
+    rows = pd.DataFrame({
+        "contract_id": contract_id,
+        "participant_id": checked["participant_id"].astype(str),
+        "start_date": checked["start_date"].dt.date,
+        "cohort": frame["cohort"].str.strip().replace("", None) if "cohort" in frame.columns else None,
+        "attributes": [json.dumps(dict(zip(attribute_columns, values)), sort_keys=True)
+                       for values in frame[attribute_columns].itertuples(index=False, name=None)]
+        if attribute_columns else "{}",
+        "row_number": frame["row_number"],
+    })  # fmt: skip
+    existing = pd.read_sql(
+        select(participants_t.c.participant_id, participants_t.c.start_date, participants_t.c.cohort,
+               participants_t.c.attributes).where(participants_t.c.contract_id == contract_id), conn,
+    )  # fmt: skip
+    existing["start_date"] = pd.to_datetime(existing["start_date"]).dt.date
+    merged = rows.merge(existing, on="participant_id", how="left", suffixes=("", "_stored"), indicator=True)
+    known = merged["_merge"] == "both"
+    differs = known & (
+        (merged["start_date"] != merged["start_date_stored"])
+        | (merged["cohort"].fillna("") != merged["cohort_stored"].fillna(""))
+        | (merged["attributes"] != merged["attributes_stored"])
+    )
+    if differs.any():
+        bad = merged[differs]
+        raise _rejected(file_name, "participant register", [
+            (int(r.row_number), f"{file_name}: row {int(r.row_number)}: participant_id: {r.participant_id!r} is already "
+             f"registered with start_date {r.start_date_stored}, cohort {r.cohort_stored or '-'} and other details; "
+             "a re-import cannot change a registered participant")
+            for r in bad.itertuples()
+        ])  # fmt: skip
+    import_id = _start_import(conn, contract_id, "participants", text, file_name, len(rows), by)
+    if import_id is None:
+        return ImportReport(file_name, contract_id, len(rows), 0, len(rows), "already imported")
+    new = rows[~known.to_numpy()].drop(columns=["row_number"]).assign(import_id=import_id)
+    if len(new):
+        conn.execute(participants_t.insert(), _records(new))
+    return ImportReport(file_name, contract_id, len(rows), len(new), int(known.sum()), "imported")
+
+
+def participant_register(conn: Connection, contract_id: str) -> pd.DataFrame:
+    frame = pd.read_sql(
+        select(participants_t.c.participant_id, participants_t.c.start_date, participants_t.c.cohort)
+        .where(participants_t.c.contract_id == contract_id).order_by(participants_t.c.participant_id), conn,
+    )  # fmt: skip
+    frame["start_date"] = pd.to_datetime(frame["start_date"]).astype("datetime64[ns]")
+    return frame
+
+
+# ---------------------------------------------------------------------------- outcome events
+
+
+def _check_outcome_frame(frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
+    unknown = [c for c in frame.columns if c not in (*OUTCOME_COLUMNS, "row_number")]
+    if unknown:
+        raise ImportRejected(f"{file_name}: outcome events rejected (1 problem)", [
+            f"{file_name}: unknown column {unknown[0]!r} (known: {', '.join(OUTCOME_COLUMNS)}); outcome files carry "
+            "no personal data: put participant details in the participant register"
+        ])  # fmt: skip
+    try:
+        checked = validate_event_rows(frame, file_name)
+    except ImportRejected as exc:
+        raise _rejected(file_name, "outcome events", [(0, p) for p in exc.problems]) from None
+    problems = (_too_long(frame, "participant_id", ID_MAX_CHARS, file_name)
+                + _too_long(frame, "outcome_id", ID_MAX_CHARS, file_name)
+                + _too_long(frame, "evidence_ref", EVIDENCE_MAX_CHARS, file_name))  # fmt: skip
+    if problems:
+        raise _rejected(file_name, "outcome events", problems)
+    return checked
+
+
+def _accepted_before(conn: Connection, contract_id: str) -> pd.DataFrame:
+    """Lines accepted by this contract's claim runs so far (disputed lines excluded)."""
+    query = (
+        select(lines_t.c.participant_id, lines_t.c.outcome_id, lines_t.c.achieved_on)
+        .select_from(lines_t.join(runs_t, runs_t.c.id == lines_t.c.run_id))
+        .where(runs_t.c.contract_id == contract_id, lines_t.c.accepted.is_(True), ~_disputed(lines_t))
+    )
+    frame = pd.read_sql(query, conn)
+    frame["achieved_on"] = pd.to_datetime(frame["achieved_on"]).astype("datetime64[ns]")
+    return frame
+
+
+def _disputed(lines):
+    return exists().where(disputes_t.c.run_id == lines.c.run_id, disputes_t.c.line_no == lines.c.line_no)
+
+
+def _unclaimed_events(conn: Connection, contract_id: str, before: date | None = None) -> pd.DataFrame:
+    query = select(
+        events_t.c.id, events_t.c.participant_id, events_t.c.outcome_id, events_t.c.achieved_on,
+        events_t.c.evidence_ref, events_t.c.submitted_on, events_t.c.import_reason,
+    ).where(events_t.c.contract_id == contract_id, ~exists().where(lines_t.c.event_id == events_t.c.id))  # fmt: skip
+    if before is not None:
+        query = query.where(events_t.c.achieved_on < before)
+    frame = pd.read_sql(query.order_by(events_t.c.id), conn)
+    for column in ("achieved_on", "submitted_on"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    return frame
+
+
+def import_outcomes(
+    conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel", submitted_on: date | None = None
+) -> ImportReport:
+    """Store a provider's outcome events from CSV, all or nothing.
+
+    Columns: ``participant_id, outcome_id, achieved_on`` and optional ``evidence_ref``,
+    ``submitted_on`` (default: ``submitted_on`` given here, else today). A malformed file
+    (missing column, blank id, a date that is not YYYY-MM-DD, an unknown column, ...) is refused
+    whole. Well-formed rows that break the contract's rules are stored with the reason code the
+    import found, and listed in the report; the claim run makes the final decision.
+    """
+    contract = get_contract(conn, contract_id)
+    frame = read_csv_text(text, file_name)
+    checked = _check_outcome_frame(frame, file_name)
+    day = submitted_on or date.today()
+    if "submitted_on" not in checked.columns:
+        checked["submitted_on"] = pd.Timestamp(day)
+    import_id = _start_import(conn, contract_id, "outcomes", text, file_name, len(checked), by)
+    if import_id is None:
+        return ImportReport(file_name, contract_id, len(checked), 0, len(checked), "already imported")
+
+    # Judge the new rows together with the events already waiting, after what runs accepted.
+    pending = _unclaimed_events(conn, contract_id)
+    pending = pending[pending["import_reason"] == ""]
+    offset = int(checked["row_number"].max()) + 1
+    both = pd.concat([
+        checked[["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]],
+        pending.assign(row_number=-(offset + pending["id"]))[  # earlier events: before any new row on a tie
+            ["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]],
+    ], ignore_index=True)  # fmt: skip
+    both["row_number"] = both["row_number"].astype(np.int64)
+    assessed = validate_events(
+        both, contract, participant_register(conn, contract_id), prior_events=_accepted_before(conn, contract_id),
+        source_name=file_name,
+    )
+    new = assessed[assessed["row_number"] > 0].sort_values("row_number")
+    rows = pd.DataFrame({
+        "contract_id": contract_id, "import_id": import_id, "row_number": new["row_number"].to_numpy(),
+        "participant_id": new["participant_id"].astype(str).to_numpy(),
+        "outcome_id": new["outcome_id"].astype(str).to_numpy(),
+        "achieved_on": new["achieved_on"].dt.date.to_numpy(),
+        "evidence_ref": new["evidence_ref"].astype(object).where(new["evidence_ref"].notna(), None).to_numpy(),
+        "submitted_on": new["submitted_on"].dt.date.to_numpy(),
+        "import_reason": new["reason"].astype(str).to_numpy(),
+    })  # fmt: skip
+    conn.execute(events_t.insert(), _records(rows))
+    bad = rows[rows["import_reason"] != ""]
+    rejected = tuple(zip(bad["row_number"].astype(int), bad["participant_id"], bad["outcome_id"], bad["import_reason"]))
+    return ImportReport(file_name, contract_id, len(rows), len(rows), 0, "imported", rejected)
+
+
+# ---------------------------------------------------------------------------- claim runs
+
+
+@dataclass(frozen=True)
+class ClaimRun:
+    id: int
+    contract_id: str
+    period: str
+    status: str
+    line_count: int
+    gross_pence: int
+    net_pence: int
+    clawback_pence: int
+    invoice_ref: str | None
+    created: bool = False
+
+    @property
+    def due_pence(self) -> int:
+        return self.net_pence - self.clawback_pence
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.id, "contract": self.contract_id, "period": self.period, "status": self.status,
+                "lines": self.line_count, "gross_pence": self.gross_pence, "net_pence": self.net_pence,
+                "clawback_pence": self.clawback_pence, "due_pence": self.due_pence,
+                "invoice_ref": self.invoice_ref, "created": self.created}  # fmt: skip
+
+
+def _run(conn: Connection, contract_id: str, period: str, *, created: bool = False) -> ClaimRun | None:
+    row = conn.execute(
+        select(runs_t).where(runs_t.c.contract_id == contract_id, runs_t.c.period == period)
+    ).mappings().first()
+    if row is None:
+        return None
+    return ClaimRun(row["id"], contract_id, period, row["status"], row["line_count"], row["gross_pence"],
+                    row["net_pence"], row["clawback_pence"], row["invoice_ref"], created)  # fmt: skip
+
+
+def get_run(conn: Connection, contract_id: str, period: str) -> ClaimRun:
+    get_contract(conn, contract_id)
+    name = Period.parse(period).name
+    run = _run(conn, contract_id, name)
+    if run is None:
+        raise NotFound(f"contract {contract_id} has no claim run for {name}: run `fuel claims run` first", field="period")
+    return run
+
+
+def prior_paid(conn: Connection, contract_id: str, before_run_id: int | None = None) -> PriorPaid:
+    """What earlier claim runs of the contract paid (disputed lines excluded), summed in SQL."""
+    where = [runs_t.c.contract_id == contract_id, ~_disputed(lines_t), lines_t.c.net_pence > 0]
+    if before_run_id is not None:
+        where.append(runs_t.c.id < before_run_id)
+    joined = lines_t.join(runs_t, runs_t.c.id == lines_t.c.run_id)
+    by_participant = dict(conn.execute(
+        select(lines_t.c.participant_id, func.sum(lines_t.c.net_pence)).select_from(joined).where(*where)
+        .group_by(lines_t.c.participant_id)).all())  # fmt: skip
+    by_outcome = conn.execute(
+        select(lines_t.c.outcome_id, func.sum(lines_t.c.net_pence), func.count()).select_from(joined).where(*where)
+        .group_by(lines_t.c.outcome_id)).all()  # fmt: skip
+    share_where = [runs_t.c.contract_id == contract_id, ~_disputed(shares_t)]
+    if before_run_id is not None:
+        share_where.append(runs_t.c.id < before_run_id)
+    by_payer = dict(conn.execute(
+        select(shares_t.c.payer_id, func.sum(shares_t.c.share_pence))
+        .select_from(shares_t.join(runs_t, runs_t.c.id == shares_t.c.run_id)).where(*share_where)
+        .group_by(shares_t.c.payer_id)).all())  # fmt: skip
+    return PriorPaid(
+        by_participant={str(k): int(v) for k, v in by_participant.items()},
+        by_outcome_pence={str(o): int(p) for o, p, _ in by_outcome},
+        by_outcome_count={str(o): int(n) for o, _, n in by_outcome},
+        contract_pence=sum(int(p) for _, p, _ in by_outcome),
+        by_payer={str(k): int(v) for k, v in by_payer.items()},
+    )
+
+
+def _transition(conn: Connection, run_id: int, status: str, by: str, payer: str | None = None, note: str | None = None) -> None:
+    conn.execute(transitions_t.insert().values(run_id=run_id, status=status, payer_id=payer,
+                                               note=note[:500] if note else None, at=utc_now(), by=by))
+
+
+def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel") -> ClaimRun:
+    """Create the claim run for a contract and quarter, or return the stored one unchanged."""
+    contract = get_contract(conn, contract_id)
+    quarter = Period.parse(period)
+    stored = _run(conn, contract_id, quarter.name)
+    if stored is not None:
+        return stored
+    later = conn.execute(
+        select(runs_t.c.period).where(runs_t.c.contract_id == contract_id, runs_t.c.period_end > quarter.end)
+        .order_by(runs_t.c.period_end.desc())
+    ).scalars().first()  # fmt: skip
+    if later is not None:
+        raise ValidationError(
+            f"contract {contract_id} already has a claim run for {later}; runs go forward in time, so {quarter.name} "
+            f"cannot be run now (its outcome events go into the next run)",
+            field="period",
+        )
+    events = _unclaimed_events(conn, contract_id, before=quarter.end)
+    if events.empty:
+        raise ValidationError(
+            f"contract {contract_id}: no outcome events achieved before {quarter.end} are waiting to be claimed "
+            f"for {quarter.name}: import an outcomes file first",
+            field="period",
+        )
+    frame = events.rename(columns={"id": "row_number"})[
+        ["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]]
+    assessed = validate_events(frame, contract, participant_register(conn, contract_id),
+                               prior_events=_accepted_before(conn, contract_id), source_name=f"claim run {quarter.name}")
+    prior = prior_paid(conn, contract_id)
+    lines = run_claim(assessed, contract, prior)
+    lines["line_no"] = np.arange(1, len(lines) + 1, dtype=np.int64)
+    lines["event_id"] = lines["row_number"].astype(np.int64)
+
+    result = conn.execute(runs_t.insert().values(
+        contract_id=contract_id, period=quarter.name, period_end=quarter.end, status="validated",
+        line_count=len(lines), gross_pence=int(lines["gross_pence"].sum()), net_pence=int(lines["net_pence"].sum()),
+        clawback_pence=0, invoice_ref=None, created_at=utc_now(), created_by=by,
+    ))  # fmt: skip
+    run_id = int(result.inserted_primary_key[0])
+    _transition(conn, run_id, "submitted", by, note=f"{len(lines)} outcome events")
+    _transition(conn, run_id, "validated", by, note=f"{int(lines['accepted'].sum())} accepted")
+
+    stored = lines[[c for c in LINE_COLUMNS] + ["event_id"]].copy()
+    stored["achieved_on"] = stored["achieved_on"].dt.date
+    stored["accepted"] = stored["accepted"].astype(bool)
+    stored["reason"] = stored["reason"].astype(str)
+    stored["cap_reason"] = stored["cap_reason"].astype(str)
+    stored["cap_applied"] = stored["cap_applied"].astype(str)
+    stored["evidence_ref"] = stored["evidence_ref"].astype(object).where(stored["evidence_ref"].notna(), None)
+    stored["run_id"] = run_id
+    conn.execute(lines_t.insert(), _records(stored))
+
+    share_frames = []
+    for payer in contract.payers:
+        share_frames.append(pd.DataFrame({
+            "run_id": run_id, "line_no": lines["line_no"].to_numpy(), "payer_id": payer.payer_id,
+            "share_pence": lines[share_column(payer.payer_id)].to_numpy(dtype=np.int64),
+            "cap_reduction_pence": lines[payer_reduction_column(payer.payer_id)].to_numpy(dtype=np.int64),
+        }))  # fmt: skip
+    shares = pd.concat(share_frames, ignore_index=True)
+    shares = shares[(shares["share_pence"] != 0) | (shares["cap_reduction_pence"] != 0)]
+    if len(shares):
+        conn.execute(shares_t.insert(), _records(shares))
+    totals = {p.payer_id: int(lines[share_column(p.payer_id)].sum()) for p in contract.payers}
+    conn.execute(run_payers_t.insert(), [
+        {"run_id": run_id, "payer_id": p, "share_pence": v, "clawback_pence": 0} for p, v in totals.items()
+    ])  # fmt: skip
+    _take_clawback(conn, contract, run_id, totals)
+    return replace(_run(conn, contract_id, quarter.name), created=True)
+
+
+def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_payer: Mapping[str, int]) -> int:
+    """Take outstanding recoveries from this run (never below zero), oldest sample first; split
+    over payers pro rata to their shares. Replaces what an earlier call took for this run."""
+    conn.execute(clawbacks_t.delete().where(clawbacks_t.c.run_id == run_id))
+    samples = conn.execute(
+        select(samples_t.c.id, samples_t.c.recovery_pence)
+        .select_from(samples_t.join(runs_t, runs_t.c.id == samples_t.c.run_id))
+        .where(runs_t.c.contract_id == contract.contract_id, samples_t.c.recovery_pence > 0)
+        .order_by(samples_t.c.id)
+    ).all()  # fmt: skip
+    available = sum(share_by_payer.values())
+    taken_rows = []
+    for sample_id, recovery in samples:
+        already = conn.execute(
+            select(func.coalesce(func.sum(clawbacks_t.c.amount_pence), 0)).where(clawbacks_t.c.sample_id == sample_id)
+        ).scalar_one()
+        outstanding = int(recovery) - int(already)
+        if outstanding <= 0 or available <= 0:
+            continue
+        taken = -schedule_clawback(outstanding, [available]).steps[0].adjustment_pence
+        available -= taken
+        taken_rows.append({"sample_id": sample_id, "run_id": run_id, "amount_pence": taken})
+    total = sum(r["amount_pence"] for r in taken_rows)
+    if taken_rows:
+        conn.execute(clawbacks_t.insert(), taken_rows)
+    payers = list(share_by_payer)
+    split = allocate(total, [share_by_payer[p] for p in payers]) if total else [0] * len(payers)
+    for payer, part in zip(payers, split):
+        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run_id, run_payers_t.c.payer_id == payer)
+                     .values(clawback_pence=part))
+    conn.execute(runs_t.update().where(runs_t.c.id == run_id).values(clawback_pence=total))
+    return total
+
+
+def claim_lines(conn: Connection, run: ClaimRun, contract: Contract) -> pd.DataFrame:
+    """The run's lines in claim order, with each payer's share and any dispute."""
+    query = select(lines_t, disputes_t.c.reason.label("dispute_reason")).select_from(
+        lines_t.outerjoin(disputes_t, and_(disputes_t.c.run_id == lines_t.c.run_id, disputes_t.c.line_no == lines_t.c.line_no))
+    ).where(lines_t.c.run_id == run.id).order_by(lines_t.c.line_no)  # fmt: skip
+    lines = pd.read_sql(query, conn)
+    shares = pd.read_sql(select(shares_t).where(shares_t.c.run_id == run.id), conn)
+    for payer in contract.payers:
+        mine = shares[shares["payer_id"] == payer.payer_id].set_index("line_no")
+        lines[share_column(payer.payer_id)] = lines["line_no"].map(mine["share_pence"]).fillna(0).astype(np.int64)
+    lines["achieved_on"] = pd.to_datetime(lines["achieved_on"]).dt.date.astype(str)
+    lines["accepted"] = lines["accepted"].astype(bool)
+    lines["disputed"] = lines["dispute_reason"].notna()
+    lines["participant_headroom_pence"] = lines["participant_headroom_pence"].astype("Int64")
+    return lines
+
+
+def run_payers(conn: Connection, run: ClaimRun) -> list[dict]:
+    rows = conn.execute(select(run_payers_t).where(run_payers_t.c.run_id == run.id).order_by(run_payers_t.c.payer_id))
+    return [dict(r) for r in rows.mappings()]
+
+
+def transitions(conn: Connection, run: ClaimRun) -> list[dict]:
+    rows = conn.execute(select(transitions_t).where(transitions_t.c.run_id == run.id).order_by(transitions_t.c.id))
+    return [{**dict(r), "at": r["at"].isoformat(timespec="seconds")} for r in rows.mappings()]
+
+
+# ---------------------------------------------------------------------------- lifecycle
+
+
+def _require_status(run: ClaimRun, allowed: Sequence[str], action: str) -> None:
+    if run.status not in allowed:
+        raise ValidationError(
+            f"claim run {run.contract_id} {run.period} is {run.status}; it can be {action} only when "
+            f"{' or '.join(allowed)}",
+            field="status",
+        )
+
+
+def dispute_line(conn: Connection, contract_id: str, period: str, line_no: int, reason: str, by: str = "fuel") -> str:
+    run = get_run(conn, contract_id, period)
+    if not reason or not reason.strip():
+        raise ValidationError("a dispute needs a reason", field="reason")
+    line = conn.execute(select(lines_t.c.net_pence).where(lines_t.c.run_id == run.id, lines_t.c.line_no == line_no)).first()
+    if line is None:
+        raise NotFound(f"claim run {contract_id} {run.period} has no line {line_no} (lines 1 to {run.line_count})", field="line")
+    existing = conn.execute(select(disputes_t.c.reason).where(disputes_t.c.run_id == run.id, disputes_t.c.line_no == line_no)).first()
+    if existing is not None:
+        if existing[0] == reason.strip():
+            return "already disputed"
+        raise ValidationError(f"line {line_no} is already disputed: {existing[0]!r}", field="line")
+    _require_status(run, ("validated",), "disputed")
+    conn.execute(disputes_t.insert().values(run_id=run.id, line_no=line_no, reason=reason.strip()[:500],
+                                            disputed_by=by, disputed_at=utc_now()))
+    _transition(conn, run.id, "disputed", by, note=f"line {line_no}: {reason.strip()}")
+    return "disputed"
+
+
+def _undisputed_shares(conn: Connection, run: ClaimRun) -> dict[str, int]:
+    rows = conn.execute(
+        select(shares_t.c.payer_id, func.sum(shares_t.c.share_pence))
+        .where(shares_t.c.run_id == run.id, ~_disputed(shares_t)).group_by(shares_t.c.payer_id)
+    ).all()  # fmt: skip
+    return {str(p): int(v) for p, v in rows}
+
+
+def approve(conn: Connection, contract_id: str, period: str, on: date, by: str = "fuel") -> ClaimRun:
+    """The payers approve the run (disputed lines excluded): posts the receivable per payer."""
+    contract = get_contract(conn, contract_id)
+    run = get_run(conn, contract_id, period)
+    if run.status in ("approved", "invoiced", "paid"):
+        return run
+    _require_status(run, ("validated",), "approved")
+    shares = {p.payer_id: 0 for p in contract.payers} | _undisputed_shares(conn, run)
+    for payer, share in shares.items():
+        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer)
+                     .values(share_pence=share))
+    _take_clawback(conn, contract, run.id, shares)
+    payers = {r["payer_id"]: r for r in run_payers(conn, run)}
+    drafts, order = [], []
+    for payer in contract.payers:
+        row = payers[payer.payer_id]
+        share, clawback = int(row["share_pence"]), int(row["clawback_pence"])
+        due = share - clawback
+        postings = []
+        dims = dict(currency=contract.currency, fund=contract.fund, source=OUTCOME_SOURCE, project=contract.project,
+                    counterparty=payer.payer_id)
+        if due:
+            postings.append(Posting(RECEIVABLE, due, **dims))
+        if share:
+            postings.append(Posting(INCOME, -share, **dims))
+        if clawback:
+            postings.append(Posting(INCOME, clawback, **dims))
+        if len(postings) < 2:
+            continue
+        drafts.append(EntryDraft(
+            effective_date=on,
+            description=f"Outcome payment claim {contract_id} {run.period} approved by {payer.payer_id}"
+                        + (f" (clawback {clawback} pence)" if clawback else ""),
+            idempotency_key=f"pbr-approve:{contract_id}:{run.period}:{payer.payer_id}",
+            postings=tuple(postings), event_kind="outcome_claim_approved",
+            event_data={"contract": contract_id, "period": run.period, "payer": payer.payer_id, "share_pence": share,
+                        "clawback_pence": clawback, "run_id": run.id},
+        ))  # fmt: skip
+        order.append(payer.payer_id)
+    results = post_entries(conn, drafts, by)
+    entry_of = {p: r.entry.id for p, r in zip(order, results)}
+    for payer in contract.payers:
+        row = payers[payer.payer_id]
+        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer.payer_id)
+                     .values(approved_pence=int(row["share_pence"]) - int(row["clawback_pence"]),
+                             approval_entry_id=entry_of.get(payer.payer_id)))  # fmt: skip
+        _transition(conn, run.id, "approved", by, payer=payer.payer_id)
+    net = sum(shares.values())
+    conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="approved", net_pence=net))
+    return get_run(conn, contract_id, period)
+
+
+def invoice(conn: Connection, contract_id: str, period: str, ref: str, by: str = "fuel") -> ClaimRun:
+    run = get_run(conn, contract_id, period)
+    if not ref or not ref.strip():
+        raise ValidationError("an invoice needs a reference", field="ref")
+    if run.status in ("invoiced", "paid"):
+        if run.invoice_ref != ref.strip():
+            raise ValidationError(f"claim run {contract_id} {run.period} was already invoiced as {run.invoice_ref!r}", field="ref")
+        return run
+    _require_status(run, ("approved",), "invoiced")
+    conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="invoiced", invoice_ref=ref.strip()[:100]))
+    _transition(conn, run.id, "invoiced", by, note=ref.strip())
+    return get_run(conn, contract_id, period)
+
+
+def pay(conn: Connection, contract_id: str, period: str, on: date, by: str = "fuel", payer: str | None = None) -> ClaimRun:
+    """Record the payers' cash (all, or one ``payer``): Dr cash / Cr receivable."""
+    contract = get_contract(conn, contract_id)
+    run = get_run(conn, contract_id, period)
+    if run.status == "paid":
+        return run
+    _require_status(run, ("invoiced",), "paid")
+    rows = {r["payer_id"]: r for r in run_payers(conn, run)}
+    if payer is not None and payer not in rows:
+        raise NotFound(f"contract {contract_id} has no payer {payer!r} (payers: {', '.join(rows)})", field="payer")
+    chosen = [payer] if payer else [p.payer_id for p in contract.payers]
+    drafts, order = [], []
+    for payer_id in chosen:
+        row = rows[payer_id]
+        if row["paid_pence"] is not None or not row["approved_pence"]:
+            continue
+        dims = dict(currency=contract.currency, fund=contract.fund, source=OUTCOME_SOURCE, project=contract.project,
+                    counterparty=payer_id)
+        amount = int(row["approved_pence"])
+        drafts.append(EntryDraft(
+            effective_date=on, description=f"Outcome payment received from {payer_id} for {contract_id} {run.period}",
+            idempotency_key=f"pbr-pay:{contract_id}:{run.period}:{payer_id}",
+            postings=(Posting("cash", amount, **dims), Posting(RECEIVABLE, -amount, **dims)),
+            event_kind="outcome_claim_paid",
+            event_data={"contract": contract_id, "period": run.period, "payer": payer_id, "amount_pence": amount,
+                        "run_id": run.id, "invoice_ref": run.invoice_ref},
+        ))  # fmt: skip
+        order.append(payer_id)
+    results = post_entries(conn, drafts, by)
+    for payer_id, result in zip(order, results):
+        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer_id)
+                     .values(paid_pence=int(rows[payer_id]["approved_pence"]), payment_entry_id=result.entry.id))
+        _transition(conn, run.id, "paid", by, payer=payer_id, note=f"entry {result.entry.id}")
+    for payer_id in chosen:  # nothing due: settled without an entry
+        if rows[payer_id]["paid_pence"] is None and not rows[payer_id]["approved_pence"]:
+            conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer_id)
+                         .values(paid_pence=0))
+    outstanding = conn.execute(
+        select(func.count()).where(run_payers_t.c.run_id == run.id, run_payers_t.c.paid_pence.is_(None))
+    ).scalar_one()
+    if outstanding == 0:
+        conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="paid"))
+        _transition(conn, run.id, "paid", by, note="all payers paid")
+    return get_run(conn, contract_id, period)
+
+
+# ---------------------------------------------------------------------------- sampling and clawback
+
+
+def _paid_lines(conn: Connection, run: ClaimRun) -> dict[str, int]:
+    rows = conn.execute(
+        select(lines_t.c.line_no, lines_t.c.net_pence)
+        .where(lines_t.c.run_id == run.id, lines_t.c.net_pence > 0, ~_disputed(lines_t)).order_by(lines_t.c.line_no)
+    ).all()  # fmt: skip
+    return {str(n): int(v) for n, v in rows}
+
+
+def draw_sample(conn: Connection, contract_id: str, period: str, size: int, seed: str, by: str = "fuel") -> dict:
+    """Choose the paid lines a commissioner re-checks (deterministic by seed; stored once)."""
+    run = get_run(conn, contract_id, period)
+    _require_status(run, ("paid",), "sampled")
+    existing = conn.execute(select(samples_t).where(samples_t.c.run_id == run.id)).mappings().first()
+    if existing is not None:
+        if existing["seed"] != str(seed) or existing["sample_size"] != size:
+            raise ValidationError(
+                f"claim run {contract_id} {run.period} was already sampled (seed {existing['seed']!r}, size "
+                f"{existing['sample_size']})", field="seed")  # fmt: skip
+        return sample_status(conn, contract_id, period)
+    chosen = select_sample(_paid_lines(conn, run).keys(), size, str(seed))
+    conn.execute(samples_t.insert().values(run_id=run.id, seed=str(seed), sample_size=size,
+                                           sampled_lines=json.dumps([int(x) for x in chosen]),
+                                           selected_at=utc_now(), selected_by=by))  # fmt: skip
+    _transition(conn, run.id, "sampled", by, note=f"{len(chosen)} lines, seed {seed}")
+    return sample_status(conn, contract_id, period)
+
+
+def record_recheck(conn: Connection, contract_id: str, period: str, invalid_lines: Sequence[int],
+                   method: str = "extrapolate", by: str = "fuel") -> dict:
+    """Record which sampled lines failed the re-check; the recovery goes to the next claim run."""
+    contract = get_contract(conn, contract_id)
+    run = get_run(conn, contract_id, period)
+    sample = conn.execute(select(samples_t).where(samples_t.c.run_id == run.id)).mappings().first()
+    if sample is None:
+        raise NotFound(f"claim run {contract_id} {run.period} has no sample: run `fuel claims sample` first", field="sample")
+    invalid = sorted({int(x) for x in invalid_lines})
+    if sample["invalid_lines"] is not None:
+        if json.loads(sample["invalid_lines"]) == invalid and sample["method"] == method:
+            return sample_status(conn, contract_id, period)
+        raise ValidationError(f"the sample of {contract_id} {run.period} was already re-checked", field="invalid")
+    sampled = [str(x) for x in json.loads(sample["sampled_lines"])]
+    result = assess_sample(_paid_lines(conn, run), sampled, [str(x) for x in invalid], method=method,
+                           rounding=contract.rounding)
+    conn.execute(samples_t.update().where(samples_t.c.id == sample["id"]).values(
+        invalid_lines=json.dumps(invalid), method=method,
+        error_rate=f"{result.error_rate.numerator}/{result.error_rate.denominator}",
+        sampled_value_pence=result.sampled_value_pence, invalid_value_pence=result.invalid_value_pence,
+        recovery_pence=result.recovery_pence, checked_at=utc_now(), checked_by=by,
+    ))  # fmt: skip
+    _transition(conn, run.id, "rechecked", by, note=f"{len(invalid)} invalid; recovery {result.recovery_pence} pence")
+    return sample_status(conn, contract_id, period)
+
+
+def sample_status(conn: Connection, contract_id: str, period: str) -> dict:
+    run = get_run(conn, contract_id, period)
+    row = conn.execute(select(samples_t).where(samples_t.c.run_id == run.id)).mappings().first()
+    if row is None:
+        raise NotFound(f"claim run {contract_id} {run.period} has no sample", field="sample")
+    taken = conn.execute(
+        select(func.coalesce(func.sum(clawbacks_t.c.amount_pence), 0)).where(clawbacks_t.c.sample_id == row["id"])
+    ).scalar_one()
+    rate = Fraction(row["error_rate"]) if row["error_rate"] else None
+    return {
+        "contract": contract_id, "period": run.period, "seed": row["seed"], "sample_size": row["sample_size"],
+        "sampled_lines": json.loads(row["sampled_lines"]),
+        "invalid_lines": json.loads(row["invalid_lines"]) if row["invalid_lines"] else None,
+        "method": row["method"], "error_rate": row["error_rate"],
+        "error_rate_percent": f"{float(rate * 100):.4f}" if rate is not None else None,
+        "sampled_value_pence": row["sampled_value_pence"], "invalid_value_pence": row["invalid_value_pence"],
+        "recovery_pence": row["recovery_pence"], "recovered_pence": int(taken),
+        "outstanding_pence": (int(row["recovery_pence"]) - int(taken)) if row["recovery_pence"] is not None else None,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- actuals, mechanisms
+
+
+def actuals_by_quarter(conn: Connection, contract_id: str) -> dict[str, int]:
+    """Outcome payments received per claim period (for plan versus actual)."""
+    rows = conn.execute(
+        select(runs_t.c.period, func.sum(run_payers_t.c.paid_pence))
+        .select_from(run_payers_t.join(runs_t, runs_t.c.id == run_payers_t.c.run_id))
+        .where(runs_t.c.contract_id == contract_id, run_payers_t.c.paid_pence.is_not(None))
+        .group_by(runs_t.c.period)
+    ).all()  # fmt: skip
+    return {str(p): int(v) for p, v in rows}
+
+
+def record_mechanism(conn: Connection, contract_id: str, period: str, index: int, kind: str, input_text: str,
+                     payment_pence: int, result: Mapping[str, Any], by: str = "fuel") -> str:
+    """Store a computed mechanism result once per contract, period and mechanism; the same input
+    again is a no-op, a different input is refused."""
+    name = Period.parse(period).name
+    digest = _hash(input_text)
+    existing = conn.execute(select(mechanism_results_t).where(
+        mechanism_results_t.c.contract_id == contract_id, mechanism_results_t.c.period == name,
+        mechanism_results_t.c.mechanism_index == index)).mappings().first()  # fmt: skip
+    if existing is not None:
+        if existing["input_hash"] == digest:
+            return "unchanged"
+        raise ValidationError(
+            f"mechanism {index} ({kind}) of {contract_id} was already computed for {name} from different figures",
+            field="data")  # fmt: skip
+    conn.execute(mechanism_results_t.insert().values(
+        contract_id=contract_id, period=name, mechanism_index=index, kind=kind, input_hash=digest,
+        payment_pence=payment_pence, result_json=json.dumps(result, sort_keys=True, default=str),
+        computed_at=utc_now(), computed_by=by))  # fmt: skip
+    return "recorded"
