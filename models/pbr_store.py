@@ -897,3 +897,14 @@ def record_mechanism(conn: Connection, contract_id: str, period: str, index: int
         payment_pence=payment_pence, result_json=json.dumps(result, sort_keys=True, default=str),
         computed_at=utc_now(), computed_by=by))  # fmt: skip
     return "recorded"
+
+
+def mechanism_results(conn: Connection, contract_id: str, index: int, before_period: str) -> list[dict]:
+    """Results recorded for one mechanism in periods before ``before_period``, oldest first."""
+    end = Period.parse(before_period).start
+    rows = conn.execute(
+        select(mechanism_results_t.c.period, mechanism_results_t.c.result_json).where(
+            mechanism_results_t.c.contract_id == contract_id, mechanism_results_t.c.mechanism_index == index)
+    ).all()  # fmt: skip
+    earlier = sorted((Period.parse(p).start, json.loads(r)) for p, r in rows if Period.parse(p).start < end)
+    return [r for _, r in earlier]

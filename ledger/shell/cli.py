@@ -319,6 +319,7 @@ def _refuse_float(text: str):
 
 
 from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows commands)
+from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
 
 
 def main() -> None:
