@@ -45,8 +45,17 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - exercised by every test
         # IMMEDIATE takes the write lock at the start, so two writers queue instead of one
-        # failing half-way; it is also what serialises hash-chain appends on SQLite.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # failing half-way; it is also what serialises hash-chain appends on SQLite. Readers
+        # opened with reading() take no lock (WAL lets them run beside a writer).
+        if connection.get_execution_options().get("fuel_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine):
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(fuel_read_only=True)
 
 
 def alembic_config(engine: Engine, connection=None):

@@ -36,6 +36,7 @@ from ledger.postings import (
     reversal_of,
     verify_chain,
 )
+from models.db import reading
 from models.tables import AccountRow, JournalEntryRow, PeriodBalanceRow, PeriodCloseRow, PostingRow
 
 accounts_t = AccountRow.__table__
@@ -596,17 +597,17 @@ class Ledger:
 
     def balances(self, as_of: date, by: Sequence[str] = ("account_code", "currency"),
                  filters: Mapping[str, str | None] | None = None) -> list[BalanceRow]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return balances(conn, as_of, by, filters)
 
     def trial_balance(self, as_of: date) -> list[TrialBalanceLine]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return trial_balance(conn, as_of)
 
     def verify(self) -> VerifyReport:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return verify(conn)
 
     def entry(self, entry_id: int) -> PostedEntry:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return get_entry(conn, entry_id)

@@ -263,7 +263,9 @@ def export(
     writers = {"hledger": write_hledger, "beancount": write_beancount}
     if fmt not in writers:
         raise ValidationError(f"--format {fmt!r}: choose hledger or beancount", field="format")
-    with engine().connect() as conn:
+    from models.db import reading
+
+    with reading(engine()) as conn:
         types = account_types(conn)
         if out is None:
             writers[fmt](iter_entries(conn), types, sys.stdout)
@@ -275,19 +277,22 @@ def export(
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="Folder for the demo database and reports.")] = Path("out")) -> None:
-    """Build the demo fund's ledger from nothing on SQLite and write its reports to OUT."""
+    """Build the example blended fund from nothing on SQLite and write its reports to OUT."""
     from ledger.money import format_amount
     from ledger.shell.demo import build_demo
     from reports.render import print_table
 
     result = build_demo(out)
-    typer.echo(f"Demo ledger: {result['entries']} entries in {result['database']}; hash chain "
+    typer.echo(f"Demo fund: {result['posted']} flows imported and {result['period']} closed; "
+               f"{result['entries']} entries in {result['database']}; hash chain "
                f"{'verified' if result['chain_ok'] else 'BROKEN'}.")
     print_table(result["cash_by_source"], ["source", "restriction", "cash_pence"],
                 title=f"Cash by source and restriction as of {result['as_of']}")
+    print_table(result["commitments"], ["tranche", "investor", "committed_pence", "received_pence", "unfunded_pence"],
+                title="Commitments")
     total = sum(row["net_pence"] for row in result["trial_balance"])
     typer.echo(f"Trial balance nets to {format_amount(total)} across {len(result['trial_balance'])} accounts.")
-    typer.echo(f"Files: {out}/trial_balance.csv, trial_balance.json, cash_by_source.csv, ledger.journal, ledger.beancount")
+    typer.echo(f"Files in {out}/: " + ", ".join(result["files"]))
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -1,29 +1,34 @@
-"""The demo: builds a small blended fund's ledger from nothing on SQLite and writes its reports.
+"""The demo: builds the example blended fund from nothing on SQLite and writes its reports.
 
 It is the README's main command (``make demo``), so it must run from a fresh clone with no
-setup and no network.
+setup and no network. It uses the same services as the CLI: load the chart, load the fund's
+setup file, import a quarter of flows from CSV, close the quarter, then report.
 """
 
 from __future__ import annotations
 
-import json
+import tomllib
 from datetime import date
 from pathlib import Path
 
 from ledger.accounts import load_chart_toml
+from ledger.funds import fund_setup_from_mapping
 from ledger.periods import Period
-from ledger.postings import draft_from_mapping
-from models.db import make_engine, migrate
+from models.db import make_engine, migrate, reading
+from models.flows_store import commitment_status, import_flows, save_setup
 from models.ledger_store import Ledger, account_types, iter_entries, load_chart
+from reports import flows_reports
 from reports.exports import write_beancount, write_hledger
 from reports.render import to_csv, to_json
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-DEMO_ENTRIES = FIXTURES / "demo" / "ledger_core_entries.json"
 DEMO_CHART = FIXTURES / "charts" / "social_investment_fund.toml"
+DEMO_FUND = FIXTURES / "funds" / "example_fund.toml"
+DEMO_FLOWS = FIXTURES / "flows" / "example_flows.csv"
+DEMO_QUARTER = Period.parse("2026Q1")
 
 
-def build_demo(out_dir: Path, echo=print) -> dict:
+def build_demo(out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     db_path = out_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
@@ -32,37 +37,46 @@ def build_demo(out_dir: Path, echo=print) -> dict:
     migrate(engine)
     with engine.begin() as conn:
         load_chart(conn, load_chart_toml(DEMO_CHART.read_text(encoding="utf-8"), DEMO_CHART.name))
+        save_setup(conn, fund_setup_from_mapping(tomllib.loads(DEMO_FUND.read_text(encoding="utf-8")), DEMO_FUND.name), "demo")
+        imported = import_flows(conn, DEMO_FLOWS.read_text(encoding="utf-8"), DEMO_FLOWS.name, "demo")
     ledger = Ledger(engine)
+    ledger.close(DEMO_QUARTER, closed_by="demo")
+    as_of = DEMO_QUARTER.last_day
 
-    raw = json.loads(DEMO_ENTRIES.read_text(encoding="utf-8"))
-    drafts = [draft_from_mapping(item, f"{DEMO_ENTRIES.name} entry {i}") for i, item in enumerate(raw, start=1)]
-    ledger.post(drafts, recorded_by="demo")
-    ledger.close(Period.parse("2026Q1"), closed_by="demo")
-    as_of = date(2026, 6, 30)
+    files: list[str] = []
+
+    def write(name: str, text: str) -> None:
+        (out_dir / name).write_text(text, encoding="utf-8")
+        files.append(name)
 
     tb = [
         {"account": l.account_code, "name": l.account_name, "type": l.account_type, "currency": l.currency,
          "debit_pence": l.debit_pence, "credit_pence": l.credit_pence, "net_pence": l.net_pence}
         for l in ledger.trial_balance(as_of)
     ]
-    tb_columns = ["account", "name", "type", "currency", "debit_pence", "credit_pence", "net_pence"]
-    (out_dir / "trial_balance.csv").write_text(to_csv(tb, tb_columns), encoding="utf-8")
-    (out_dir / "trial_balance.json").write_text(to_json(tb, as_of=as_of.isoformat()), encoding="utf-8")
-
-    by_source = [
-        {"source": key[0], "restriction": key[1], "cash_pence": row.balance_pence}
-        for row in ledger.balances(as_of, by=("source", "restriction"), filters={"account_code": "cash"})
-        for key in [row.key]
-    ]
-    (out_dir / "cash_by_source.csv").write_text(to_csv(by_source, ["source", "restriction", "cash_pence"]), encoding="utf-8")
-
-    with engine.connect() as conn:
+    write("trial_balance.csv", to_csv(tb, ["account", "name", "type", "currency", "debit_pence", "credit_pence", "net_pence"]))
+    write("trial_balance.json", to_json(tb, as_of=as_of.isoformat()))
+    with reading(engine) as conn:
+        for name, (rows, columns) in {
+            "sources_uses_by_source": flows_reports.sources_uses(conn, as_of),
+            "sources_uses_by_project": flows_reports.project_funding(conn, as_of),
+            "restrictions": flows_reports.restrictions(conn, as_of),
+        }.items():
+            write(f"{name}.csv", to_csv(rows, columns))
+        commitments = commitment_status(conn, as_of=as_of)
+        cash = [
+            {"source": row.key[0], "restriction": row.key[1], "cash_pence": row.balance_pence}
+            for row in ledger.balances(as_of, by=("source", "restriction"), filters={"account_code": "cash"})
+        ]
         types = account_types(conn)
         with (out_dir / "ledger.journal").open("w", encoding="utf-8") as handle:
             write_hledger(iter_entries(conn), types, handle)
         with (out_dir / "ledger.beancount").open("w", encoding="utf-8") as handle:
             write_beancount(iter_entries(conn), types, handle)
+    files += ["ledger.journal", "ledger.beancount"]
+    write("cash_by_source.csv", to_csv(cash, ["source", "restriction", "cash_pence"]))
     report = ledger.verify()
     engine.dispose()
-    return {"database": db_path, "entries": report.entries_checked, "chain_ok": report.ok,
-            "trial_balance": tb, "cash_by_source": by_source, "as_of": as_of}
+    return {"database": db_path, "entries": report.entries_checked, "chain_ok": report.ok, "posted": imported.posted,
+            "trial_balance": tb, "cash_by_source": cash, "commitments": commitments, "as_of": as_of,
+            "period": DEMO_QUARTER, "files": files}
