@@ -26,6 +26,7 @@ and ``pbr-pay:<contract>:<period>:<payer>``.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -174,19 +175,21 @@ def list_contracts(conn: Connection) -> list[dict]:
 
 def read_csv_text(text: str, source_name: str) -> pd.DataFrame:
     """Every column as text; blanks stay blank (``""``), nothing is guessed."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark from spreadsheet exports
     if not text.strip():
         raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: the file is empty"])
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
     except pd.errors.ParserError as exc:
         raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: not valid CSV: {exc}"]) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if duplicated or any(c.startswith("Unnamed:") or "." in c and c.rsplit(".", 1)[0] in frame.columns for c in frame.columns):
-        name = duplicated[0] if duplicated else next(c for c in frame.columns if "." in c or c.startswith("Unnamed:"))
-        raise ImportRejected(
-            f"{source_name}: file rejected (1 problem)", [f"{source_name}: column {name!r} is duplicated or unnamed"]
-        )
+    header = [name.strip() for name in next(csv.reader(io.StringIO(text.splitlines()[0])))]
+    blank = [i + 1 for i, name in enumerate(header) if not name]
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if blank or twice:
+        problem = (f"{source_name}: column {blank[0]} of the header has no name" if blank
+                   else f"{source_name}: column {twice[0]!r} appears more than once in the header")
+        raise ImportRejected(f"{source_name}: file rejected (1 problem)", [problem])
+    frame.columns = header
     if len(frame) == 0:
         raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: no rows after the header"])
     if len(frame) > ROWS_MAX:
