@@ -325,6 +325,7 @@ def _refuse_float(text: str):
 
 from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows commands)
 from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
+from ledger.shell import cli_api  # noqa: E402,F401  (registers `fuel serve` and `fuel tokens`)
 
 
 def main() -> None:
@@ -355,4 +356,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m ledger.shell.cli` loads this file as __main__; run the module under its own
+    # name instead, so the commands registered by cli_* modules and the --db option are one app.
+    from ledger.shell.cli import main as canonical_main
+
+    canonical_main()

@@ -6,6 +6,7 @@ from models.tables import SQLModel  # noqa: F401  (registers the tables)
 import models.tables  # noqa: F401
 import models.fund_tables  # noqa: F401  (fund reference data, migration 0002)
 import models.pbr_tables  # noqa: F401  (payment by results, migration 0003)
+import models.api_tables  # noqa: F401  (web API tokens and idempotency, migration 0005)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,1 @@
+"""Fuel's web API: a thin FastAPI layer over the same services as the CLI (docs/api.md)."""

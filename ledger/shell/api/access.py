@@ -1,0 +1,249 @@
+"""Who may call what: one registry of every endpoint's roles, and the object-level checks.
+
+``RULES`` maps ``(METHOD, path template)`` to the roles that may call it. A role not listed
+gets 403. Then every object named in the path is checked against the caller's scope, and an
+object outside it is reported exactly like a missing one (404), so a caller cannot learn that
+another fund, contract or investor exists:
+
+* ``{fund_id}``: a fund manager's own fund; an investor's fund only if it holds a commitment in
+  it (for the public figures); an auditor any;
+* ``{contract_id}``: a fund manager's contracts are those of its fund; a commissioner's are
+  those it is a payer of; an auditor any;
+* ``{investor_id}``: an investor itself; a fund manager an investor committed to its fund; an
+  auditor any;
+* ``{party_id}``: an investor or commissioner only itself; a fund manager and an auditor any.
+
+The app refuses to start if a route has no rule (``check_registry``), and the access-matrix
+test enumerates the routes from the same table.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine, select
+
+from ledger.errors import InvariantBroken, NotFound
+from ledger.shell.api.problems import ApiProblem
+from models.api_store import Principal, authenticate
+
+FM, INV, COM, AUD = "fund_manager", "investor", "commissioner", "auditor"
+ALL_ROLES = (FM, INV, COM, AUD)
+READ_ALL = frozenset({FM, AUD})  # fund data: the fund's manager and auditors
+ANY = frozenset(ALL_ROLES)
+
+RULES: dict[tuple[str, str], frozenset[str]] = {
+    # who am I
+    ("GET", "/me"): ANY,
+    # parties (reference data shared by every fund)
+    ("GET", "/parties"): READ_ALL,
+    ("POST", "/parties"): frozenset({FM}),
+    ("GET", "/parties/{party_id}"): ANY,
+    # funds and their reference data
+    ("GET", "/funds"): ANY,
+    ("POST", "/funds"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/setup"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}"): READ_ALL,
+    ("GET", "/funds/{fund_id}/public"): frozenset({FM, INV, AUD}),
+    ("GET", "/funds/{fund_id}/tranches"): READ_ALL,
+    ("POST", "/funds/{fund_id}/tranches"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/restrictions"): READ_ALL,
+    ("POST", "/funds/{fund_id}/restrictions"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/projects"): READ_ALL,
+    ("POST", "/funds/{fund_id}/projects"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/commitments"): READ_ALL,
+    ("POST", "/funds/{fund_id}/commitments"): frozenset({FM}),
+    # fund flows and the fund's ledger
+    ("POST", "/funds/{fund_id}/events"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/imports/flows"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/entries"): READ_ALL,
+    ("POST", "/funds/{fund_id}/entries"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/entries/{entry_id}"): READ_ALL,
+    ("POST", "/funds/{fund_id}/entries/{entry_id}/reversal"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/balances"): READ_ALL,
+    ("GET", "/funds/{fund_id}/trial-balance"): READ_ALL,
+    ("GET", "/funds/{fund_id}/reports/sources-uses"): READ_ALL,
+    ("GET", "/funds/{fund_id}/reports/restrictions"): READ_ALL,
+    # the whole ledger
+    ("GET", "/ledger/entries"): frozenset({AUD}),
+    ("GET", "/ledger/entries/{entry_id}"): frozenset({AUD}),
+    ("GET", "/ledger/trial-balance"): frozenset({AUD}),
+    ("GET", "/ledger/verify"): READ_ALL,
+    ("GET", "/ledger/period-closes"): READ_ALL,
+    ("POST", "/ledger/period-closes"): frozenset({FM}),
+    # payment by results
+    ("GET", "/contracts"): frozenset({FM, COM, AUD}),
+    ("POST", "/contracts"): frozenset({FM}),
+    ("GET", "/contracts/{contract_id}"): frozenset({FM, COM, AUD}),
+    ("POST", "/contracts/{contract_id}/participants"): frozenset({FM}),
+    ("POST", "/contracts/{contract_id}/outcomes"): frozenset({FM}),
+    ("POST", "/contracts/{contract_id}/claims"): frozenset({FM}),
+    ("GET", "/contracts/{contract_id}/claims/{period}"): frozenset({FM, COM, AUD}),
+    ("GET", "/contracts/{contract_id}/claims/{period}/lines"): frozenset({FM, COM, AUD}),
+    ("POST", "/contracts/{contract_id}/claims/{period}/disputes"): frozenset({FM, COM}),
+    ("POST", "/contracts/{contract_id}/claims/{period}/approval"): frozenset({FM, COM}),
+    ("POST", "/contracts/{contract_id}/claims/{period}/invoice"): frozenset({FM}),
+    ("POST", "/contracts/{contract_id}/claims/{period}/payments"): frozenset({FM}),
+    ("POST", "/contracts/{contract_id}/claims/{period}/sample"): frozenset({FM, COM}),
+    ("GET", "/contracts/{contract_id}/claims/{period}/sample"): frozenset({FM, COM, AUD}),
+    ("POST", "/contracts/{contract_id}/claims/{period}/recheck"): frozenset({FM, COM}),
+    ("POST", "/contracts/{contract_id}/mechanisms"): frozenset({FM}),
+    ("POST", "/contracts/{contract_id}/plan-vs-actual"): frozenset({FM, COM, AUD}),
+}
+
+#: Routes that need no token (documentation and health).
+PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/health"})
+
+
+def api_routes(app) -> list[tuple[str, str]]:
+    """(METHOD, path) of every API operation the app serves (docs routes excluded)."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS:
+            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+                found.append((method, route.path))
+    return found
+
+
+def check_registry(app) -> None:
+    missing = [r for r in api_routes(app) if r not in RULES]
+    if missing:
+        raise InvariantBroken(f"routes without an access rule in ledger/shell/api/access.py: {missing}")
+
+
+# ---------------------------------------------------------------------------- dependencies
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def principal_of(request: Request, engine: Engine) -> Principal | None:
+    from models.db import reading
+
+    token = bearer_token(request)
+    if token is None:
+        return None
+    with reading(engine) as conn:
+        return authenticate(conn, token)
+
+
+def authorise(request: Request, engine: EngineDep) -> Principal:
+    """Authenticate, check the route's roles, then check every object in the path."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = principal_of(request, engine)
+    if principal is None:
+        raise ApiProblem(401, "unauthenticated", "send a valid bearer token: Authorization: Bearer <token>",
+                         headers={"WWW-Authenticate": "Bearer"})
+    route = request.scope.get("route")
+    rule = RULES.get((request.method, getattr(route, "path", "")))
+    if rule is None:  # check_registry makes this impossible for a started app
+        raise InvariantBroken(f"no access rule for {request.method} {getattr(route, 'path', '?')}")
+    if principal.role not in rule:
+        raise ApiProblem(403, "forbidden", f"{principal.role} tokens may not {request.method} "
+                                           f"{getattr(route, 'path', '')}")
+    check_objects(engine, principal, request.path_params)
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(authorise)]
+
+
+def check_objects(engine: Engine, principal: Principal, params: dict) -> None:
+    from models.db import reading
+
+    if principal.role == AUD:
+        return
+    with reading(engine) as conn:
+        if "fund_id" in params:
+            require_fund(conn, principal, params["fund_id"])
+        if "contract_id" in params:
+            require_contract(conn, principal, params["contract_id"])
+        if "investor_id" in params:
+            require_investor(conn, principal, params["investor_id"])
+        if "party_id" in params:
+            require_party(principal, params["party_id"])
+
+
+def _hidden(what: str, ident: str) -> NotFound:
+    return NotFound(f"unknown {what} {ident!r}", field=what)
+
+
+def investor_funds(conn, investor_id: str) -> set[str]:
+    from models.flows_store import commitments_t
+
+    query = select(commitments_t.c.fund_id).where(commitments_t.c.investor_id == investor_id).distinct()
+    return set(conn.execute(query).scalars())
+
+
+def fund_investors(conn, fund_id: str) -> set[str]:
+    from models.flows_store import commitments_t
+
+    query = select(commitments_t.c.investor_id).where(commitments_t.c.fund_id == fund_id).distinct()
+    return set(conn.execute(query).scalars())
+
+
+def require_fund(conn, principal: Principal, fund_id: str) -> None:
+    if principal.role == AUD:
+        return
+    if principal.role == FM and fund_id == principal.scope:
+        return
+    if principal.role == INV and fund_id in investor_funds(conn, principal.scope or ""):
+        return
+    raise _hidden("fund", fund_id)
+
+
+def contract_visible(principal: Principal, contract) -> bool:
+    if principal.role == AUD:
+        return True
+    if principal.role == FM:
+        return contract.fund == principal.scope
+    if principal.role == COM:
+        return principal.scope in contract.payer_ids
+    return False
+
+
+def require_contract(conn, principal: Principal, contract_id: str):
+    from models.pbr_store import get_contract
+
+    try:
+        contract = get_contract(conn, contract_id)
+    except NotFound:
+        raise _hidden("contract", contract_id) from None
+    if not contract_visible(principal, contract):
+        raise _hidden("contract", contract_id)
+    return contract
+
+
+def require_investor(conn, principal: Principal, investor_id: str) -> None:
+    if principal.role == AUD:
+        return
+    if principal.role == INV and investor_id == principal.scope:
+        return
+    if principal.role == FM and investor_id in fund_investors(conn, principal.scope or ""):
+        return
+    raise _hidden("investor", investor_id)
+
+
+def require_party(principal: Principal, party_id: str) -> None:
+    if principal.role in (AUD, FM):
+        return
+    if party_id == principal.scope:
+        return
+    raise _hidden("party", party_id)

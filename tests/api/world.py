@@ -1,0 +1,107 @@
+"""A small world for the API tests: two funds, their investors, payers and contracts, a claim
+run already paid and sampled, ledger entries in both funds, and a token per role.
+
+"own" objects are the ones the tokens are scoped to (or belong to their fund / payer);
+"other" objects belong to another fund, investor or payer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "pbr"
+OWN_FUND, OTHER_FUND = "fuel-lcr", "other-fund"
+OWN_INVESTOR, OTHER_INVESTOR = "inv-a", "inv-b"
+OWN_PAYER, OTHER_PAYER = "council", "council-b"
+OWN_CONTRACT, OTHER_CONTRACT = "lcr-housing", "other-housing"
+PAID, OPEN = "2026Q3", "2026Q4"
+
+SETUP = {
+    OWN_FUND: {
+        "fund": {"id": OWN_FUND, "name": "LCR Fund", "currency": "GBP"},
+        "parties": [
+            {"id": OWN_INVESTOR, "name": "Investor A", "kind": "investor", "investor_type": "social_investor"},
+            {"id": OTHER_INVESTOR, "name": "Investor B", "kind": "investor", "investor_type": "social_investor"},
+            {"id": OWN_PAYER, "name": "Liverpool City Council", "kind": "payer"},
+            {"id": "central", "name": "Central top-up fund", "kind": "payer"},
+            {"id": OTHER_PAYER, "name": "Other Council", "kind": "payer"},
+            {"id": "chp", "name": "Community Housing Partnership", "kind": "provider"},
+        ],
+        "tranches": [{"id": "senior", "name": "Senior", "rank": 1, "kind": "repayable"}],
+        "projects": [{"id": "PRJ-LCR-1", "name": "Housing", "provider": "chp", "theme": "housing"}],
+        "commitments": [{"id": "c-a", "tranche": "senior", "investor": OWN_INVESTOR, "amount": "100000.00",
+                         "date": "2026-01-05"}],
+    },
+    OTHER_FUND: {
+        "fund": {"id": OTHER_FUND, "name": "Other Fund", "currency": "GBP"},
+        "tranches": [{"id": "senior-o", "name": "Senior", "rank": 1, "kind": "repayable"}],
+        "projects": [{"id": "PRJ-O-1", "name": "Other housing", "provider": "chp", "theme": "housing"}],
+        "commitments": [{"id": "c-b", "tranche": "senior-o", "investor": OTHER_INVESTOR, "amount": "50000.00",
+                         "date": "2026-01-05"}],
+    },
+}
+
+
+@dataclass
+class World:
+    own_entry: int
+    other_entry: int
+    tokens: dict[str, str]  # role -> token
+
+
+def contract_text(contract_id: str, fund: str, payer: str) -> str:
+    text = (DATA / "contract.toml").read_text()
+    text = text.replace('id = "lcr-housing"', f'id = "{contract_id}"').replace('fund = "fuel-lcr"', f'fund = "{fund}"')
+    return text.replace('id = "council"', f'id = "{payer}"')
+
+
+def _setup_mapping(fund: str) -> dict:
+    data = SETUP[fund]
+    out = dict(data)
+    out["commitments"] = [{**c, "date": c["date"]} for c in data.get("commitments", [])]
+    return out
+
+
+def build(engine: Engine) -> World:
+    from ledger.flows import DrawdownNotice, DrawdownReceived
+    from ledger.funds import fund_setup_from_mapping
+    from models import pbr_store
+    from models.api_store import create_token
+    from models.flows_store import record_event, save_setup
+
+    entries = {}
+    with engine.begin() as conn:
+        for fund, tranche, investor, amount in ((OWN_FUND, "senior", OWN_INVESTOR, 4_000_000),
+                                                (OTHER_FUND, "senior-o", OTHER_INVESTOR, 2_000_000)):
+            save_setup(conn, fund_setup_from_mapping(_setup_mapping(fund), fund), "test")
+            record_event(conn, DrawdownNotice(fund=fund, effective_date=date(2026, 2, 1), tranche=tranche,
+                                              amount_pence=amount), "test")
+            result, _ = record_event(conn, DrawdownReceived(fund=fund, effective_date=date(2026, 2, 10),
+                                                            tranche=tranche, investor=investor,
+                                                            amount_pence=amount), "test")
+            entries[fund] = result.entry.id
+        for contract, fund, payer in ((OWN_CONTRACT, OWN_FUND, OWN_PAYER), (OTHER_CONTRACT, OTHER_FUND, OTHER_PAYER)):
+            pbr_store.load_contract(conn, contract_text(contract, fund, payer), f"{contract}.toml", "test")
+            pbr_store.import_participants(conn, contract, (DATA / "participants.csv").read_text(), "p.csv", "test")
+            pbr_store.import_outcomes(conn, contract, (DATA / "outcomes_q3.csv").read_text(), "q3.csv", "test")
+            pbr_store.run_claims(conn, contract, PAID, "test")
+            pbr_store.approve(conn, contract, PAID, date(2026, 10, 20), "test")
+            pbr_store.invoice(conn, contract, PAID, "INV-1", "test")
+            pbr_store.pay(conn, contract, PAID, date(2026, 11, 2), "test")
+            pbr_store.draw_sample(conn, contract, PAID, 3, "2026", "test")
+            pbr_store.import_outcomes(conn, contract, (DATA / "outcomes_q4.csv").read_text(), "q4.csv", "test")
+        tokens = {
+            "fund_manager": create_token(conn, "fm", "fund_manager", OWN_FUND)[0],
+            "investor": create_token(conn, "inv", "investor", OWN_INVESTOR)[0],
+            "commissioner": create_token(conn, "com", "commissioner", OWN_PAYER)[0],
+            "auditor": create_token(conn, "aud", "auditor", None)[0],
+        }
+    return World(entries[OWN_FUND], entries[OTHER_FUND], tokens)
+
+
+def auth(token: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **headers}
