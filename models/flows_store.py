@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, func, select
 
-from ledger.errors import ClosedPeriodError, FuelError, IdempotencyConflict, ImportRejected, NotFound, ValidationError
+from ledger.errors import FuelError, IdempotencyConflict, ImportRejected, NotFound, ValidationError
 from ledger.flows import (
     DISBURSED_ACCOUNTS,
     Disbursement,

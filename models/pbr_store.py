@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, exists, func, select
 
-from ledger.errors import FuelError, ImportRejected, NotFound, ValidationError
+from ledger.errors import ImportRejected, NotFound, ValidationError
 from ledger.money import allocate
 from ledger.pbr.claims import CAP_KINDS, PriorPaid, reduction_column, run_claim, share_column, payer_reduction_column
 from ledger.pbr.contracts import Contract, load_contract_toml
-from ledger.pbr.eligibility import REASONS, validate_event_rows, validate_events, validate_participants
+from ledger.pbr.eligibility import validate_event_rows, validate_events, validate_participants
 from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
 from ledger.periods import Period
 from ledger.postings import EntryDraft, Posting

@@ -11,9 +11,7 @@ in one transaction, and prints.
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
@@ -48,26 +46,12 @@ report_app = typer.Typer(help="Fund flow reports: sources and uses, restrictions
 
 
 
-def _apps() -> list[typer.Typer]:
-    """The ``fuel`` app, and also the one in ``__main__`` when run as ``python -m ledger.shell.cli``
-    (then cli.py is loaded twice: once as ``__main__`` and once under its own name)."""
-    from ledger.shell import cli as cli_module
-
-    apps = [app]
-    main_module = sys.modules.get("__main__")
-    main_app = getattr(main_module, "app", None)
-    if getattr(main_module, "__file__", None) == cli_module.__file__ and main_app is not None and main_app is not app:
-        apps.append(main_app)
-    return apps
-
-
-for _target in _apps():
-    for _name, _sub in (
-        ("fund", fund_app), ("investors", investors_app), ("payers", payers_app), ("providers", providers_app),
-        ("tranches", tranches_app), ("restrictions", restrictions_app), ("projects", projects_app),
-        ("commitments", commitments_app), ("record", record_app), ("import", import_app), ("report", report_app),
-    ):
-        _target.add_typer(_sub, name=_name)
+for _name, _sub in (
+    ("fund", fund_app), ("investors", investors_app), ("payers", payers_app), ("providers", providers_app),
+    ("tranches", tranches_app), ("restrictions", restrictions_app), ("projects", projects_app),
+    ("commitments", commitments_app), ("record", record_app), ("import", import_app), ("report", report_app),
+):
+    app.add_typer(_sub, name=_name)
 
 FundOption = Annotated[
     Optional[str], typer.Option("--fund", help="Fund id (default: the only fund in the database).")

@@ -29,23 +29,9 @@ claims_app = typer.Typer(help="Claim runs and their lifecycle: run, dispute, app
                          no_args_is_help=True)
 
 
-def _apps() -> list[typer.Typer]:
-    """The ``fuel`` app, and the one in ``__main__`` under ``python -m ledger.shell.cli`` (cli.py
-    is then loaded twice: as ``__main__`` and under its own name)."""
-    import sys
-
-    from ledger.shell import cli as cli_module
-
-    main_module = sys.modules.get("__main__")
-    main_app = getattr(main_module, "app", None)
-    same_file = getattr(main_module, "__file__", None) == cli_module.__file__
-    return [app] + ([main_app] if same_file and main_app is not None and main_app is not app else [])
-
-
-for _target in _apps():
-    for _name, _sub in (("contracts", contracts_app), ("participants", participants_app),
-                        ("outcomes", outcomes_app), ("claims", claims_app)):
-        _target.add_typer(_sub, name=_name)
+for _name, _sub in (("contracts", contracts_app), ("participants", participants_app),
+                    ("outcomes", outcomes_app), ("claims", claims_app)):
+    app.add_typer(_sub, name=_name)
 
 ContractOption = Annotated[str, typer.Option("--contract", help="Contract id, as in the contract file's `id`.")]
 PeriodOption = Annotated[str, typer.Option("--period", help="Claim period: a quarter like 2026Q3.")]

@@ -8,7 +8,6 @@ setup file, import a quarter of flows from CSV, close the quarter, then report.
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from pathlib import Path
 
 from ledger.accounts import load_chart_toml
