@@ -1,0 +1,158 @@
+"""Investor statements and waterfall distributions, registered onto the ``fuel`` app (one import
+line in cli.py). ``fuel statements`` renders every investor's quarterly statement;
+``fuel distribute`` runs the fund's waterfall for an amount and posts the distribution."""
+
+from __future__ import annotations
+
+import json
+import sys  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ledger.errors import FuelError, ValidationError
+from ledger.periods import Period, parse_date
+from ledger.shell.cli import FIXTURES, current_user, engine
+
+
+def _apps() -> list[typer.Typer]:
+    """The ``fuel`` app, and the one in ``__main__`` under ``python -m ledger.shell.cli``."""
+    import sys
+
+    from ledger.shell import cli as cli_module
+
+    apps = [cli_module.app]
+    main_module = sys.modules.get("__main__")
+    main_app = getattr(main_module, "app", None)
+    if getattr(main_module, "__file__", None) == cli_module.__file__ and main_app is not None \
+            and main_app is not cli_module.app:
+        apps.append(main_app)
+    return apps
+
+
+def _resolve_fund(conn, fund):
+    from ledger.shell.cli_flows import _resolve_fund as resolve
+
+    return resolve(conn, fund)
+
+TermsOption = Annotated[
+    Optional[Path],
+    typer.Option("--terms", help="Fund terms file (default: the fixtures/funds/*_terms.toml whose fund is this fund)."),
+]
+FundOption = Annotated[Optional[str], typer.Option("--fund", help="Fund id (default: the only fund in the database).")]
+
+
+def find_terms(fund: str, given: Path | None):
+    """Load the fund's terms: the file given, else the one in fixtures/funds naming this fund."""
+    import tomllib
+
+    from ledger.capital_accounts import load_fund_terms
+
+    if given is not None:
+        terms = load_fund_terms(given)
+    else:
+        candidates = []
+        for path in sorted((FIXTURES / "funds").glob("*_terms.toml")):
+            try:
+                if tomllib.loads(path.read_text(encoding="utf-8")).get("fund") == fund:
+                    candidates.append(path)
+            except tomllib.TOMLDecodeError:
+                continue
+        if not candidates:
+            raise FuelError(f"no terms file for fund {fund}: give one with --terms (format: docs/statements.md)")
+        terms = load_fund_terms(candidates[0])
+    if terms.fund != fund:
+        raise ValidationError(f"terms file {terms.source_name} is for fund {terms.fund}, not {fund}", field="terms")
+    return terms
+
+
+def statements(
+    quarter: Annotated[str, typer.Option("--quarter", help="Quarter, e.g. 2026Q3.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the statements to.")],
+    investor: Annotated[Optional[str], typer.Option("--investor", help="One investor id (default: all).")] = None,
+    fund: FundOption = None,
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: html,pdf,csv,json.")] = "html,pdf,csv,json",
+    terms_file: TermsOption = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="Worker processes for rendering (PDF is CPU-bound).")] = 2,
+) -> None:
+    """Render investors' quarterly statements (capital account, commitment, performance, impact)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ledger.statements import assemble_statements
+    from models.statements_store import statement_inputs
+    from reports.statements import FORMATS, write_statements
+
+    period = Period.parse(quarter)
+    chosen = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown or not chosen:
+        raise ValidationError(f"--format: unknown {', '.join(unknown) or 'empty'} (choose from {', '.join(FORMATS)})")
+    if jobs < 1 or jobs > 64:
+        raise ValidationError("--jobs must be between 1 and 64")
+    with engine().connect() as conn:
+        fund_id = _resolve_fund(conn, fund)
+        terms = find_terms(fund_id, terms_file)
+        inputs = statement_inputs(conn, fund_id, period, terms)
+    investors = None
+    if investor is not None:
+        known = {p.id for p in inputs.parties if p.kind == "investor"}
+        if investor not in known:
+            raise ValidationError(f"unknown investor {investor!r} in fund {fund_id}", field="investor")
+        investors = [investor]
+    built = assemble_statements(inputs, investors)
+    if not built:
+        typer.echo(f"No investor has capital in fund {fund_id} by the end of {period.name}; nothing written.")
+        return
+    with Progress(TextColumn("Rendering statements"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True) as progress:
+        task = progress.add_task("render", total=len(built))
+        written = write_statements(built, out, chosen, jobs=jobs, progress=lambda: progress.advance(task))
+    typer.echo(f"{len(built)} statement(s) for {fund_id} {period.name} written to {out.resolve()}:")
+    for path in sorted(written):
+        typer.echo(f"  {path}")
+
+
+def distribute(
+    amount: Annotated[str, typer.Option("--amount", help="Cash to distribute, in pounds as text, e.g. 1234.50.")],
+    day: Annotated[str, typer.Option("--date", help="Distribution date, YYYY-MM-DD.")],
+    fund: FundOption = None,
+    terms_file: TermsOption = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Idempotency key (default: derived from fund, amount, date).")] = None,
+    description: Annotated[Optional[str], typer.Option("--description", help="Description (default: generated).")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Who is recording this.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """Run the fund's distribution waterfall for an amount and post the distribution entry."""
+    from ledger.money import format_amount, parse_amount
+    from models.statements_store import distribute as run
+
+    when = parse_date(day, "--date")
+    with engine().begin() as conn:
+        fund_id = _resolve_fund(conn, fund)
+        terms = find_terms(fund_id, terms_file)
+        pence = parse_amount(amount, "GBP", "--amount")
+        recorded = run(conn, fund_id, pence, when, terms, key=key, description=description,
+                       recorded_by=current_user(user))
+    entry = recorded.post.entry
+    if as_json:
+        typer.echo(json.dumps({
+            "entry_id": entry.id, "created": recorded.created, "fund": fund_id, "date": when.isoformat(),
+            "distributed_pence": recorded.distributed_pence, "undistributed_pence": recorded.undistributed_pence,
+            "lines": list(recorded.lines),
+        }, indent=2, sort_keys=True))
+        return
+    verb = "posted" if recorded.created else "already posted (same key): nothing new"
+    typer.echo(f"Distribution of {format_amount(recorded.distributed_pence, 'GBP', separators=True)} through the "
+               f"waterfall: entry {entry.id} {verb}")
+    for line in recorded.lines:
+        typer.echo(f"  {line['party']:<20} {line['tranche'] or '-':<12} {line['kind']:<18} "
+                   f"{format_amount(line['amount_pence'], 'GBP', separators=True):>16}")
+    if recorded.undistributed_pence:
+        typer.echo(f"  undistributed (every tier capped): "
+                   f"{format_amount(recorded.undistributed_pence, 'GBP', separators=True)}")
+
+
+for _target in _apps():
+    _target.command("statements")(statements)
+    _target.command("distribute")(distribute)
