@@ -326,6 +326,7 @@ def _refuse_float(text: str):
 from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows commands)
 from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
 from ledger.shell import cli_api  # noqa: E402,F401  (registers `fuel serve` and `fuel tokens`)
+from ledger.shell import cli_statements  # noqa: E402,F401  (registers `fuel statements` and `fuel distribute`)
 
 
 def main() -> None:
