@@ -100,10 +100,16 @@ PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/r
 def api_routes(app) -> list[tuple[str, str]]:
     """(METHOD, path) of every API operation the app serves (docs routes excluded)."""
     found = []
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS:
-            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
-                found.append((method, route.path))
+
+    def walk(routes) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI keeps included routers as branches
+            if included is not None:
+                walk(included.routes)
+            elif isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS:
+                found.extend((method, route.path) for method in sorted(route.methods - {"HEAD", "OPTIONS"}))
+
+    walk(app.routes)
     return found
 
 

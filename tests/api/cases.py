@@ -1,0 +1,179 @@
+"""One request per API operation, for an "own" object and (where the path or body names one)
+an "other" object, with what a write needs done first. The access matrix, the idempotency
+replays and the OpenAPI checks all read this table; a route missing from it fails them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+from tests.api.world import (
+    DATA,
+    OPEN,
+    OTHER_CONTRACT,
+    OTHER_FUND,
+    OTHER_INVESTOR,
+    OTHER_PAYER,
+    OWN_CONTRACT,
+    OWN_FUND,
+    OWN_INVESTOR,
+    OWN_PAYER,
+    PAID,
+    contract_text,
+    SETUP,
+)
+
+FM, INV, COM, AUD = "fund_manager", "investor", "commissioner", "auditor"
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    json: object = None
+
+
+@dataclass(frozen=True)
+class Case:
+    success: int
+    own: Callable  # (world, role) -> Call
+    other: Callable | None = None  # (world, role) -> Call, when an object outside the scope can be named
+    prepare: Callable | None = None  # (engine) -> None, run before an allowed write
+    #: roles that see "other" objects too (besides auditors, who see everything)
+    sees_all: frozenset = frozenset()
+
+
+def _f(path: str) -> tuple[Callable, Callable]:
+    """Own and other variants of a fund path with ``{f}`` for the fund."""
+    return (lambda w, r: Call(path.format(f=OWN_FUND))), (lambda w, r: Call(path.format(f=OTHER_FUND)))
+
+
+def _c(path: str, body=None) -> tuple[Callable, Callable]:
+    return ((lambda w, r: Call(path.format(c=OWN_CONTRACT), body)),
+            (lambda w, r: Call(path.format(c=OTHER_CONTRACT), body)))
+
+
+def _fb(path: str, own_body, other_body) -> tuple[Callable, Callable]:
+    return ((lambda w, r: Call(path.format(f=OWN_FUND), own_body)),
+            (lambda w, r: Call(path.format(f=OTHER_FUND), other_body)))
+
+
+def _run(period: str, *steps: str) -> Callable:
+    def prepare(engine) -> None:
+        from models import pbr_store
+
+        with engine.begin() as conn:
+            for contract in (OWN_CONTRACT, OTHER_CONTRACT):
+                pbr_store.run_claims(conn, contract, period, "test")
+                if "approve" in steps:
+                    pbr_store.approve(conn, contract, period, date(2027, 1, 20), "test")
+                if "invoice" in steps:
+                    pbr_store.invoice(conn, contract, period, "INV-2", "test")
+
+    return prepare
+
+
+def _own_party(w, role) -> Call:
+    return Call(f"/parties/{OWN_PAYER if role == COM else OWN_INVESTOR}")
+
+
+def _other_party(w, role) -> Call:
+    return Call(f"/parties/{OTHER_PAYER if role == COM else OTHER_INVESTOR}")
+
+
+def _csv(name: str) -> dict:
+    return {"file_name": name, "csv": (DATA / name).read_text()}
+
+
+FLOWS_CSV = "event,date,fund,amount,tranche\ndrawdown_notice,2026-03-02,{f},100.00,{t}\n"
+PLANS_CSV = "type,plan_version,made_on,quarter,amount\nPlanned,v1,2026-01-01,2026Q3,4000.00\n"
+
+
+def _entry(fund: str, source: str, tranche: str) -> dict:
+    dims = {"source": source, "tranche": tranche}
+    return {"entries": [{"effective_date": "2026-03-05", "description": "Manual correction", "idempotency_key": f"m-{fund}",
+                         "postings": [{"account": "cash", "amount_pence": 100, "fund": fund, **dims},
+                                      {"account": "contributed_capital", "amount_pence": -100, "fund": fund, **dims}]}]}
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/me"): Case(200, lambda w, r: Call("/me")),
+    ("GET", "/parties"): Case(200, lambda w, r: Call("/parties")),
+    ("POST", "/parties"): Case(201, lambda w, r: Call("/parties", {"id": "new-p", "name": "New", "kind": "provider"})),
+    ("GET", "/parties/{party_id}"): Case(200, _own_party, _other_party, sees_all=frozenset({FM})),
+    ("GET", "/funds"): Case(200, lambda w, r: Call("/funds")),
+    ("POST", "/funds"): Case(201, lambda w, r: Call("/funds", {"id": OWN_FUND, "name": "Renamed"}),
+                             lambda w, r: Call("/funds", {"id": OTHER_FUND, "name": "Renamed"})),
+    ("POST", "/funds/{fund_id}/setup"): Case(201, *_fb("/funds/{f}/setup", SETUP[OWN_FUND], SETUP[OTHER_FUND])),
+    ("GET", "/funds/{fund_id}"): Case(200, *_f("/funds/{f}")),
+    ("GET", "/funds/{fund_id}/public"): Case(200, *_f("/funds/{f}/public")),
+    ("GET", "/funds/{fund_id}/tranches"): Case(200, *_f("/funds/{f}/tranches")),
+    ("POST", "/funds/{fund_id}/tranches"): Case(201, *_fb("/funds/{f}/tranches", {"id": "junior", "name": "Junior", "rank": 2},
+                                                          {"id": "junior", "name": "Junior", "rank": 2})),
+    ("GET", "/funds/{fund_id}/restrictions"): Case(200, *_f("/funds/{f}/restrictions")),
+    ("POST", "/funds/{fund_id}/restrictions"): Case(201, *_fb("/funds/{f}/restrictions",
+                                                              {"id": "r1", "name": "Housing", "theme": "housing"},
+                                                              {"id": "r1", "name": "Housing", "theme": "housing"})),
+    ("GET", "/funds/{fund_id}/projects"): Case(200, *_f("/funds/{f}/projects")),
+    ("POST", "/funds/{fund_id}/projects"): Case(201, *_fb("/funds/{f}/projects",
+                                                          {"id": "PRJ-N", "name": "New", "provider": "chp", "theme": "youth"},
+                                                          {"id": "PRJ-N", "name": "New", "provider": "chp", "theme": "youth"})),
+    ("GET", "/funds/{fund_id}/commitments"): Case(200, *_f("/funds/{f}/commitments")),
+    ("POST", "/funds/{fund_id}/commitments"): Case(201, *_fb(
+        "/funds/{f}/commitments",
+        {"id": "c-new", "investor": OWN_INVESTOR, "tranche": "senior", "commitment_date": "2026-01-06", "amount_pence": 100_000},
+        {"id": "c-new", "investor": OTHER_INVESTOR, "tranche": "senior-o", "commitment_date": "2026-01-06", "amount": "1000.00"})),
+    ("POST", "/funds/{fund_id}/events"): Case(201, *_fb(
+        "/funds/{f}/events",
+        {"kind": "drawdown_notice", "effective_date": "2026-03-01", "tranche": "senior", "amount_pence": 100_000},
+        {"kind": "drawdown_notice", "effective_date": "2026-03-01", "tranche": "senior-o", "amount_pence": 100_000})),
+    ("POST", "/funds/{fund_id}/imports/flows"): Case(201, *_fb(
+        "/funds/{f}/imports/flows", {"csv": FLOWS_CSV.format(f=OWN_FUND, t="senior")},
+        {"csv": FLOWS_CSV.format(f=OTHER_FUND, t="senior-o")})),
+    ("GET", "/funds/{fund_id}/entries"): Case(200, *_f("/funds/{f}/entries?limit=2")),
+    ("POST", "/funds/{fund_id}/entries"): Case(201, *_fb("/funds/{f}/entries", _entry(OWN_FUND, "social_investment", "senior"),
+                                                         _entry(OTHER_FUND, "social_investment", "senior-o"))),
+    ("GET", "/funds/{fund_id}/entries/{entry_id}"): Case(
+        200, lambda w, r: Call(f"/funds/{OWN_FUND}/entries/{w.own_entry}"),
+        lambda w, r: Call(f"/funds/{OTHER_FUND}/entries/{w.other_entry}")),
+    ("POST", "/funds/{fund_id}/entries/{entry_id}/reversal"): Case(
+        201, lambda w, r: Call(f"/funds/{OWN_FUND}/entries/{w.own_entry}/reversal", {"effective_date": "2026-03-01", "reason": "t"}),
+        lambda w, r: Call(f"/funds/{OTHER_FUND}/entries/{w.other_entry}/reversal", {"effective_date": "2026-03-01", "reason": "t"})),
+    ("GET", "/funds/{fund_id}/balances"): Case(200, *_f("/funds/{f}/balances?by=account_code,source&as_of=2026-12-31")),
+    ("GET", "/funds/{fund_id}/trial-balance"): Case(200, *_f("/funds/{f}/trial-balance?as_of=2026-12-31")),
+    ("GET", "/funds/{fund_id}/reports/sources-uses"): Case(200, *_f("/funds/{f}/reports/sources-uses?by=project")),
+    ("GET", "/funds/{fund_id}/reports/restrictions"): Case(200, *_f("/funds/{f}/reports/restrictions")),
+    ("GET", "/ledger/entries"): Case(200, lambda w, r: Call("/ledger/entries?limit=3")),
+    ("GET", "/ledger/entries/{entry_id}"): Case(200, lambda w, r: Call(f"/ledger/entries/{w.own_entry}")),
+    ("GET", "/ledger/trial-balance"): Case(200, lambda w, r: Call("/ledger/trial-balance")),
+    ("GET", "/ledger/verify"): Case(200, lambda w, r: Call("/ledger/verify")),
+    ("GET", "/ledger/period-closes"): Case(200, lambda w, r: Call("/ledger/period-closes")),
+    ("POST", "/ledger/period-closes"): Case(201, lambda w, r: Call("/ledger/period-closes", {"period": "2025Q4"})),
+    ("GET", "/contracts"): Case(200, lambda w, r: Call("/contracts")),
+    ("POST", "/contracts"): Case(201, lambda w, r: Call("/contracts", {"toml": contract_text("new-c", OWN_FUND, OWN_PAYER)}),
+                                 lambda w, r: Call("/contracts", {"toml": contract_text("new-o", OTHER_FUND, OTHER_PAYER)})),
+    ("GET", "/contracts/{contract_id}"): Case(200, *_c("/contracts/{c}")),
+    ("POST", "/contracts/{contract_id}/participants"): Case(201, *_c("/contracts/{c}/participants", _csv("participants.csv"))),
+    ("POST", "/contracts/{contract_id}/outcomes"): Case(201, *_c("/contracts/{c}/outcomes", _csv("outcomes_q4.csv"))),
+    ("POST", "/contracts/{contract_id}/claims"): Case(201, *_c("/contracts/{c}/claims", {"period": OPEN})),
+    ("GET", "/contracts/{contract_id}/claims/{period}"): Case(200, *_c("/contracts/{c}/claims/" + PAID)),
+    ("GET", "/contracts/{contract_id}/claims/{period}/lines"): Case(200, *_c("/contracts/{c}/claims/" + PAID + "/lines?format=csv")),
+    ("POST", "/contracts/{contract_id}/claims/{period}/disputes"): Case(
+        201, *_c("/contracts/{c}/claims/" + OPEN + "/disputes", {"line_no": 1, "reason": "no evidence"}), prepare=_run(OPEN)),
+    ("POST", "/contracts/{contract_id}/claims/{period}/approval"): Case(
+        201, *_c("/contracts/{c}/claims/" + OPEN + "/approval", {"on": "2027-01-20"}), prepare=_run(OPEN)),
+    ("POST", "/contracts/{contract_id}/claims/{period}/invoice"): Case(
+        201, *_c("/contracts/{c}/claims/" + OPEN + "/invoice", {"ref": "INV-2"}), prepare=_run(OPEN, "approve")),
+    ("POST", "/contracts/{contract_id}/claims/{period}/payments"): Case(
+        201, *_c("/contracts/{c}/claims/" + OPEN + "/payments", {"on": "2027-02-01"}), prepare=_run(OPEN, "approve", "invoice")),
+    ("POST", "/contracts/{contract_id}/claims/{period}/sample"): Case(
+        201, *_c("/contracts/{c}/claims/" + PAID + "/sample", {"size": 3, "seed": "2026"})),
+    ("GET", "/contracts/{contract_id}/claims/{period}/sample"): Case(200, *_c("/contracts/{c}/claims/" + PAID + "/sample")),
+    ("POST", "/contracts/{contract_id}/claims/{period}/recheck"): Case(
+        201, *_c("/contracts/{c}/claims/" + PAID + "/recheck", {"invalid_lines": [3]})),
+    # The test contract has no comparison mechanism: the call passes the access checks and the
+    # service refuses it (422). Mechanism results themselves are tested in tests/unit/pbr.
+    ("POST", "/contracts/{contract_id}/mechanisms"): Case(
+        422, *_c("/contracts/{c}/mechanisms", {"period": PAID, "index": 0, "figures_toml": "x = 1"})),
+    ("POST", "/contracts/{contract_id}/plan-vs-actual"): Case(200, *_c("/contracts/{c}/plan-vs-actual", {"csv": PLANS_CSV})),
+}
