@@ -5,7 +5,6 @@ line in cli.py). ``fuel statements`` renders every investor's quarterly statemen
 from __future__ import annotations
 
 import json
-import sys  # noqa: F401
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,22 +12,7 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import Period, parse_date
-from ledger.shell.cli import FIXTURES, current_user, engine
-
-
-def _apps() -> list[typer.Typer]:
-    """The ``fuel`` app, and the one in ``__main__`` under ``python -m ledger.shell.cli``."""
-    import sys
-
-    from ledger.shell import cli as cli_module
-
-    apps = [cli_module.app]
-    main_module = sys.modules.get("__main__")
-    main_app = getattr(main_module, "app", None)
-    if getattr(main_module, "__file__", None) == cli_module.__file__ and main_app is not None \
-            and main_app is not cli_module.app:
-        apps.append(main_app)
-    return apps
+from ledger.shell.cli import FIXTURES, app, current_user, engine
 
 
 def _resolve_fund(conn, fund):
@@ -153,6 +137,5 @@ def distribute(
                    f"{format_amount(recorded.undistributed_pence, 'GBP', separators=True)}")
 
 
-for _target in _apps():
-    _target.command("statements")(statements)
-    _target.command("distribute")(distribute)
+app.command("statements")(statements)
+app.command("distribute")(distribute)
