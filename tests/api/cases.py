@@ -108,8 +108,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/funds/{fund_id}"): Case(200, *_f("/funds/{f}")),
     ("GET", "/funds/{fund_id}/public"): Case(200, *_f("/funds/{f}/public")),
     ("GET", "/funds/{fund_id}/tranches"): Case(200, *_f("/funds/{f}/tranches")),
-    ("POST", "/funds/{fund_id}/tranches"): Case(201, *_fb("/funds/{f}/tranches", {"id": "junior", "name": "Junior", "rank": 2},
-                                                          {"id": "junior", "name": "Junior", "rank": 2})),
+    ("POST", "/funds/{fund_id}/tranches"): Case(201, *_fb("/funds/{f}/tranches", {"id": "mezz", "name": "Mezzanine", "rank": 4},
+                                                          {"id": "mezz", "name": "Mezzanine", "rank": 4})),
     ("GET", "/funds/{fund_id}/restrictions"): Case(200, *_f("/funds/{f}/restrictions")),
     ("POST", "/funds/{fund_id}/restrictions"): Case(201, *_fb("/funds/{f}/restrictions",
                                                               {"id": "r1", "name": "Housing", "theme": "housing"},
@@ -149,6 +149,17 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/ledger/verify"): Case(200, lambda w, r: Call("/ledger/verify")),
     ("GET", "/ledger/period-closes"): Case(200, lambda w, r: Call("/ledger/period-closes")),
     ("POST", "/ledger/period-closes"): Case(201, lambda w, r: Call("/ledger/period-closes", {"period": "2025Q4"})),
+    ("GET", "/funds/{fund_id}/investors/{investor_id}/statements/{quarter}"): Case(
+        200, lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OWN_INVESTOR}/statements/2026Q1?format=json"),
+        lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OTHER_INVESTOR}/statements/2026Q1?format=json"),
+        sees_all=frozenset({FM})),  # a fund manager sees every investor of its fund
+    ("GET", "/funds/{fund_id}/investors/{investor_id}/capital-account"): Case(
+        200, lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OWN_INVESTOR}/capital-account?quarter=2026Q1"),
+        lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OTHER_INVESTOR}/capital-account?quarter=2026Q1"),
+        sees_all=frozenset({FM})),
+    ("POST", "/funds/{fund_id}/distributions"): Case(201, *_fb(
+        "/funds/{f}/distributions", {"on": "2026-03-31", "amount_pence": 100_000},
+        {"on": "2026-03-31", "amount_pence": 100_000})),
     ("GET", "/contracts"): Case(200, lambda w, r: Call("/contracts")),
     ("POST", "/contracts"): Case(201, lambda w, r: Call("/contracts", {"toml": contract_text("new-c", OWN_FUND, OWN_PAYER)}),
                                  lambda w, r: Call("/contracts", {"toml": contract_text("new-o", OTHER_FUND, OTHER_PAYER)})),

@@ -23,8 +23,10 @@ def _client(engine):
     from fastapi.testclient import TestClient
 
     from ledger.shell.api.app import create_app
+    from ledger.shell.api.settings import Settings
+    from tests.api.world import TERMS_DIR
 
-    return TestClient(create_app(engine), raise_server_exceptions=False)
+    return TestClient(create_app(engine, Settings(terms_dir=TERMS_DIR)), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pbr"
+TERMS_DIR = Path(__file__).resolve().parent / "terms"
 OWN_FUND, OTHER_FUND = "fuel-lcr", "other-fund"
 OWN_INVESTOR, OTHER_INVESTOR = "inv-a", "inv-b"
 OWN_PAYER, OTHER_PAYER = "council", "council-b"
@@ -31,9 +32,13 @@ SETUP = {
             {"id": OTHER_PAYER, "name": "Other Council", "kind": "payer"},
             {"id": "chp", "name": "Community Housing Partnership", "kind": "provider"},
         ],
-        "tranches": [{"id": "senior", "name": "Senior", "rank": 1, "kind": "repayable"}],
+        "tranches": [{"id": "senior", "name": "Senior", "rank": 1, "kind": "repayable"},
+                     {"id": "junior", "name": "Junior", "rank": 2, "kind": "repayable"},
+                     {"id": "first-loss", "name": "First loss", "rank": 3, "kind": "grant"}],
         "projects": [{"id": "PRJ-LCR-1", "name": "Housing", "provider": "chp", "theme": "housing"}],
         "commitments": [{"id": "c-a", "tranche": "senior", "investor": OWN_INVESTOR, "amount": "100000.00",
+                         "date": "2026-01-05"},
+                        {"id": "c-b-lcr", "tranche": "senior", "investor": OTHER_INVESTOR, "amount": "50000.00",
                          "date": "2026-01-05"}],
     },
     OTHER_FUND: {
@@ -80,6 +85,10 @@ def build(engine: Engine) -> World:
             save_setup(conn, fund_setup_from_mapping(_setup_mapping(fund), fund), "test")
             record_event(conn, DrawdownNotice(fund=fund, effective_date=date(2026, 2, 1), tranche=tranche,
                                               amount_pence=amount), "test")
+            if fund == OWN_FUND:  # the notice is split 2:1 between inv-a's and inv-b's commitments
+                record_event(conn, DrawdownReceived(fund=fund, effective_date=date(2026, 2, 11), tranche=tranche,
+                                                    investor=OTHER_INVESTOR, amount_pence=1_333_333), "test")
+                amount = 2_666_667
             result, _ = record_event(conn, DrawdownReceived(fund=fund, effective_date=date(2026, 2, 10),
                                                             tranche=tranche, investor=investor,
                                                             amount_pence=amount), "test")

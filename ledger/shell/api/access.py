@@ -73,6 +73,10 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ledger/verify"): READ_ALL,
     ("GET", "/ledger/period-closes"): READ_ALL,
     ("POST", "/ledger/period-closes"): frozenset({FM}),
+    # investor statements
+    ("GET", "/funds/{fund_id}/investors/{investor_id}/statements/{quarter}"): frozenset({FM, INV, AUD}),
+    ("GET", "/funds/{fund_id}/investors/{investor_id}/capital-account"): frozenset({FM, INV, AUD}),
+    ("POST", "/funds/{fund_id}/distributions"): frozenset({FM}),
     # payment by results
     ("GET", "/contracts"): frozenset({FM, COM, AUD}),
     ("POST", "/contracts"): frozenset({FM}),

@@ -518,3 +518,35 @@ class PlanIn(Body):
 class PlanOut(BaseModel):
     contract: str
     rows: list[Row]
+
+
+# ---------------------------------------------------------------------------- statements
+
+
+class CapitalAccountOut(BaseModel):
+    fund: str
+    investor: str
+    quarter: str
+    currency: str
+    capital_account: Row
+    tranche_accounts: list[Row]
+    commitments: Row
+    performance: Row
+
+
+class DistributionIn(Body):
+    on: date
+    amount_pence: Pence | None = None
+    amount: Amount | None = None
+    key: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class DistributionOut(BaseModel):
+    entry_id: int
+    created: bool
+    fund: str
+    on: date
+    distributed_pence: int
+    undistributed_pence: int
+    lines: list[Row]

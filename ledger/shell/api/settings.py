@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,8 @@ class Settings(BaseModel):
     page_size_default: int = Field(default=100, ge=1, description="Entries per page when no limit is given.")
     page_size_max: int = Field(default=500, ge=1, description="Most entries one page may hold.")
     body_max_bytes: int = Field(default=20_000_000, ge=1, description="FUEL_API_BODY_MAX_BYTES: largest request body.")
+    terms_dir: Path = Field(default=Path(__file__).resolve().parents[3] / "fixtures" / "funds",
+                            description="FUEL_TERMS_DIR: folder of the funds' statement terms (*_terms.toml).")
     problem_base: str = Field(default="urn:fuel:problem:", description="Prefix of every problem `type`.")
 
     @classmethod
@@ -30,4 +33,6 @@ class Settings(BaseModel):
             values["port"] = int(env["FUEL_API_PORT"])
         if env.get("FUEL_API_BODY_MAX_BYTES"):
             values["body_max_bytes"] = int(env["FUEL_API_BODY_MAX_BYTES"])
+        if env.get("FUEL_TERMS_DIR"):
+            values["terms_dir"] = Path(env["FUEL_TERMS_DIR"])
         return cls(**values)
