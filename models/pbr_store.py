@@ -83,7 +83,7 @@ OUTCOME_SOURCE = "public"
 RECEIVABLE = "outcome_payments_receivable"
 INCOME = "outcome_income"
 
-PARTICIPANT_FIXED = ("participant_id", "start_date", "cohort")
+PARTICIPANT_FIXED = ("participant_id", "start_date", "cohort", "partner")
 OUTCOME_COLUMNS = ("participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on")
 ID_MAX_CHARS = 64
 EVIDENCE_MAX_CHARS = 200
@@ -262,18 +262,21 @@ class ImportReport:
 
 def import_participants(conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel") -> ImportReport:
     """Add participants to a contract's register from CSV: ``participant_id, start_date`` and
-    optional ``cohort``; any other column is kept as an attribute. All or nothing.
+    optional ``cohort`` and ``partner`` (the delivery partner of a joint-prime contract, blank =
+    the prime's own; see docs/joint-prime.md); any other column is kept as an attribute. All or
+    nothing.
 
     A participant already registered with the same details is skipped; one registered with
     different details is refused (the register is corrected explicitly, never by a re-import).
     """
-    get_contract(conn, contract_id)
+    contract = get_contract(conn, contract_id)
     frame = read_csv_text(text, file_name)
     try:
         checked = validate_participants(frame, file_name)
     except ImportRejected as exc:
         raise _rejected(file_name, "participant register", [(0, p) for p in exc.problems]) from None
     problems = _too_long(frame, "participant_id", ID_MAX_CHARS, file_name) + _too_long(frame, "cohort", ID_MAX_CHARS, file_name)
+    problems += _unknown_partners(frame, contract, file_name)
     if problems:
         raise _rejected(file_name, "participant register", problems)
     attribute_columns = [c for c in frame.columns if c not in (*PARTICIPANT_FIXED, "row_number")]
@@ -282,6 +285,7 @@ def import_participants(conn: Connection, contract_id: str, text: str, file_name
         "participant_id": checked["participant_id"].astype(str),
         "start_date": checked["start_date"].dt.date,
         "cohort": frame["cohort"].str.strip().replace("", None) if "cohort" in frame.columns else None,
+        "partner_id": frame["partner"].str.strip().replace("", None) if "partner" in frame.columns else None,
         "attributes": [json.dumps(dict(zip(attribute_columns, values)), sort_keys=True)
                        for values in frame[attribute_columns].itertuples(index=False, name=None)]
         if attribute_columns else "{}",
@@ -289,7 +293,8 @@ def import_participants(conn: Connection, contract_id: str, text: str, file_name
     })  # fmt: skip
     existing = pd.read_sql(
         select(participants_t.c.participant_id, participants_t.c.start_date, participants_t.c.cohort,
-               participants_t.c.attributes).where(participants_t.c.contract_id == contract_id), conn,
+               participants_t.c.attributes, participants_t.c.partner_id)
+        .where(participants_t.c.contract_id == contract_id), conn,
     )  # fmt: skip
     existing["start_date"] = pd.to_datetime(existing["start_date"]).dt.date
     merged = rows.merge(existing, on="participant_id", how="left", suffixes=("", "_stored"), indicator=True)
@@ -298,6 +303,7 @@ def import_participants(conn: Connection, contract_id: str, text: str, file_name
         (merged["start_date"] != merged["start_date_stored"])
         | (merged["cohort"].fillna("") != merged["cohort_stored"].fillna(""))
         | (merged["attributes"] != merged["attributes_stored"])
+        | (merged["partner_id"].fillna("") != merged["partner_id_stored"].fillna(""))
     )
     if differs.any():
         bad = merged[differs]
@@ -314,6 +320,18 @@ def import_participants(conn: Connection, contract_id: str, text: str, file_name
     if len(new):
         conn.execute(participants_t.insert(), _records(new))
     return ImportReport(file_name, contract_id, len(rows), len(new), int(known.sum()), "imported")
+
+
+def _unknown_partners(frame: pd.DataFrame, contract: Contract, file_name: str) -> list[tuple[int, str]]:
+    """Rows whose ``partner`` is not one of the contract's ``[[partners]]``."""
+    if "partner" not in frame.columns:
+        return []
+    named = frame["partner"].astype(str).str.strip()
+    bad = (named != "") & ~named.isin(list(contract.partner_ids))
+    known = ", ".join(contract.partner_ids) or "none: the contract has no [[partners]]"
+    return [(int(r), f"{file_name}: row {int(r)}: partner: {p!r} is not a partner of contract "
+                     f"{contract.contract_id} (partners: {known})")
+            for r, p in zip(frame.loc[bad, "row_number"], named[bad])]  # fmt: skip
 
 
 def participant_register(conn: Connection, contract_id: str) -> pd.DataFrame:

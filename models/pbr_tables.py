@@ -61,6 +61,9 @@ class PbrParticipantRow(SQLModel, table=True):
     participant_id: str = Field(primary_key=True, max_length=64)
     start_date: date
     cohort: str | None = Field(default=None, max_length=64)
+    #: the delivery partner the participant belongs to (joint-prime contracts, migration 0007);
+    #: ``None`` = the prime's own participant.
+    partner_id: str | None = Field(default=None, max_length=64, index=True)
     attributes: str = Field(sa_column=Column(Text, nullable=False))  # JSON object of the other columns
     import_id: int = Field(foreign_key="pbr_imports.id")
 
@@ -229,3 +232,6 @@ class PbrMechanismResultRow(SQLModel, table=True):
     result_json: str = Field(sa_column=Column(Text, nullable=False))
     computed_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     computed_by: str = Field(max_length=100)
+
+
+import models.partner_tables  # noqa: E402,F401  (joint-prime and pipeline tables, migration 0007: one metadata)

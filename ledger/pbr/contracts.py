@@ -28,7 +28,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ledger.errors import ImportRejected, MoneyError, ValidationError
+from ledger.errors import ImportRejected, MoneyError, NotFound, ValidationError
 from ledger.money import (
     CURRENCY_EXPONENTS,
     DEFAULT_CURRENCY,
@@ -136,6 +136,10 @@ class Contract:
     #: fund the outcome income and receivables are booked in (``None``: the database's only fund).
     fund: str | None = None
     source_name: str = field(default="", compare=False)
+    #: joint-prime contracts (ledger.pbr.passthrough): who holds the contract, and its delivery
+    #: partners with their subcontract terms; ``None`` / ``()`` for a single-provider contract.
+    prime: Any = None
+    partners: tuple[Any, ...] = ()
 
     def outcome(self, outcome_id: str) -> Outcome:
         for outcome in self.outcomes:
@@ -146,6 +150,17 @@ class Contract:
     @property
     def outcome_ids(self) -> tuple[str, ...]:
         return tuple(o.outcome_id for o in self.outcomes)
+
+    @property
+    def partner_ids(self) -> tuple[str, ...]:
+        return tuple(p.partner_id for p in self.partners)
+
+    def partner(self, partner_id: str) -> Any:
+        for partner in self.partners:
+            if partner.partner_id == partner_id:
+                return partner
+        known = ", ".join(self.partner_ids) or "none: this contract has no [[partners]]"
+        raise NotFound(f"contract {self.contract_id}: unknown partner {partner_id!r} (partners: {known})", field="partner")
 
     @property
     def payer_ids(self) -> tuple[str, ...]:
@@ -207,7 +222,7 @@ def load_contract_toml(text: str, source_name: str) -> Contract:
 _TOP_KEYS = {
     "id", "name", "project", "provider", "currency", "rounding", "start", "end",
     "referral_window", "claim_deadline", "caps", "payers", "outcomes", "rate_cards",
-    "exclusive_groups", "mechanisms", "fund",
+    "exclusive_groups", "mechanisms", "fund", "prime", "partners",
 }
 _OUTCOME_KEYS = {
     "id", "definition", "once_only", "requires", "max_days_after_start", "evidence_required",
@@ -452,6 +467,10 @@ def contract_from_mapping(data: Mapping[str, Any], source_name: str) -> Contract
     rate_cards = _read_rate_cards(r, data, known_outcomes, start, end)
     groups = _read_exclusive_groups(r, data, known_outcomes)
     mechanisms = _read_mechanisms(r, data)
+    from ledger.pbr.passthrough import read_partners, read_prime  # joint-prime terms (docs/joint-prime.md)
+
+    prime = read_prime(r, data)
+    partners = read_partners(r, data, rounding, prime)
 
     if r.problems:
         count = len(r.problems)
@@ -466,6 +485,7 @@ def contract_from_mapping(data: Mapping[str, Any], source_name: str) -> Contract
         claim_deadline_days=deadline_days, claim_deadline_date=deadline_date,
         participant_cap_pence=participant_cap, contract_cap_pence=contract_cap,
         exclusive_groups=groups, mechanisms=mechanisms, fund=fund, source_name=source_name,
+        prime=prime, partners=partners,
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import models.tables  # noqa: F401
 import models.fund_tables  # noqa: F401  (fund reference data, migration 0002)
 import models.pbr_tables  # noqa: F401  (payment by results, migration 0003)
 import models.api_tables  # noqa: F401  (web API tokens and idempotency, migration 0005)
+import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project pipeline, migration 0007)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
