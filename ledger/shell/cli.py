@@ -327,6 +327,7 @@ from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows
 from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
 from ledger.shell import cli_api  # noqa: E402,F401  (registers `fuel serve` and `fuel tokens`)
 from ledger.shell import cli_statements  # noqa: E402,F401  (registers `fuel statements` and `fuel distribute`)
+from ledger.shell import cli_partners  # noqa: E402,F401  (registers `fuel partners`, `claims passthrough`, `projects stage`, `report pipeline`)
 
 
 def main() -> None:
