@@ -1,0 +1,133 @@
+"""Investor statements end to end on both backends: a fund with senior, junior and first-loss
+investors, a write-down, outcome income, fees and a waterfall distribution; every statement's
+identities; golden HTML and JSON (update on purpose with FUEL_UPDATE_GOLDEN=1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ledger.capital_accounts import load_fund_terms
+from ledger.errors import IdempotencyConflict, InvariantBroken, ValidationError
+from ledger.funds import fund_setup_from_mapping
+from ledger.periods import Period
+from ledger.statements import assemble_statements, check_statement
+from models.flows_store import import_flows, save_setup
+from models.statements_store import distribute, ledger_nav, statement_inputs
+from reports.statements import render_csv, render_html, render_json
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "statements"
+TERMS = ROOT / "fixtures" / "funds" / "example_fund_terms.toml"
+FUND = "lcr-outcomes"
+Q3 = Period.parse("2026Q3")
+
+
+def build_fund(engine) -> None:
+    with engine.begin() as conn:
+        setup = tomllib.loads((ROOT / "fixtures" / "funds" / "example_fund.toml").read_text())
+        save_setup(conn, fund_setup_from_mapping(setup, "example_fund.toml"))
+        import_flows(conn, (ROOT / "fixtures" / "flows" / "example_flows.csv").read_text(), "example_flows.csv")
+        import_flows(conn, (ROOT / "tests" / "data" / "statements" / "scenario_flows.csv").read_text(), "scenario")
+    terms = load_fund_terms(TERMS)
+    with engine.begin() as conn:
+        distribute(conn, FUND, 10_000_00, date(2026, 9, 30), terms, recorded_by="tester")
+
+
+@pytest.fixture
+def fund(engine):
+    build_fund(engine)
+    terms = load_fund_terms(TERMS)
+    with engine.connect() as conn:
+        inputs = statement_inputs(conn, FUND, Q3, terms)
+    return engine, terms, inputs, {s.investor: s for s in assemble_statements(inputs)}
+
+
+def test_every_statement_satisfies_the_identities(fund):
+    engine, _, inputs, statements = fund
+    assert sorted(statements) == ["big-impact", "lcr-ca", "mersey-cf", "nsi"]
+    for statement in statements.values():
+        check_statement(statement)
+        account = statement.capital_account
+        for column in ("qtd", "ytd", "itd"):
+            c = account.column(column)
+            assert c.beginning_pence + sum(v for _, v in c.lines) == c.ending_pence
+        assert account.qtd.ending_pence == account.ytd.ending_pence == account.itd.ending_pence
+        perf = statement.performance
+        assert perf.dpi + perf.rvpi == perf.tvpi
+        for _, c in statement.commitments:
+            assert (c.beginning_unfunded_pence + c.new_commitments_pence - c.contributions_pence + c.recallable_pence
+                    == c.ending_unfunded_pence)
+    # The investors' capital plus the council's grant (a capital holder, not an investor) is the
+    # fund's net assets in the ledger.
+    with engine.connect() as conn:
+        nav = ledger_nav(conn, FUND, Q3.last_day)
+    assert nav == inputs.ledger_nav_pence
+    council_grant_capital = nav - sum(s.capital_account.itd.ending_pence for s in statements.values())
+    assert council_grant_capital == statements["nsi"].fund_performance.nav_pence - sum(
+        s.capital_account.itd.ending_pence for s in statements.values())
+    assert 0 < council_grant_capital < 40_000_00  # the £40,000 grant less its £20,000 grant to hf-tenancy, etc.
+
+
+def test_first_loss_absorbs_the_write_down(fund):
+    _, _, _, statements = fund
+    mersey = {a.tranche: a for a in statements["mersey-cf"].tranche_accounts}
+    # The £30,000 write-down of aw-homecare's senior loan is absorbed by the first-loss grant.
+    assert mersey["first-loss"].qtd.line("unrealised_gains_losses") == -30_000_00
+    assert mersey["first-loss"].qtd.first_loss_absorbed_pence == 30_000_00
+    for investor in ("nsi", "big-impact"):
+        assert statements[investor].capital_account.qtd.line("unrealised_gains_losses") == 0
+    # lcr-ca (junior) bore the Q1 write-down of yf-mentoring before first-loss capital existed.
+    assert statements["lcr-ca"].capital_account.itd.line("unrealised_gains_losses") == -6_000_00
+
+
+def test_waterfall_distribution_is_split_and_conserves(fund):
+    _, _, _, statements = fund
+    roc = sum(s.capital_account.qtd.line("distributions_return_of_capital") for s in statements.values())
+    assert roc == -10_000_00  # senior capital first: all of it return of capital
+    assert statements["lcr-ca"].capital_account.qtd.line("distributions_return_of_capital") == 0
+    assert statements["mersey-cf"].capital_account.itd.line("distributions_return_of_capital") == 0
+
+
+def test_distribution_is_idempotent_and_refuses_a_changed_replay(fund):
+    engine, terms, _, _ = fund
+    with engine.begin() as conn:
+        again = distribute(conn, FUND, 10_000_00, date(2026, 9, 30), terms)
+    assert not again.created and again.distributed_pence == 10_000_00
+    with engine.begin() as conn, pytest.raises(IdempotencyConflict):
+        distribute(conn, FUND, 10_000_01, date(2026, 9, 30), terms, key=again.post.entry.draft.idempotency_key)
+    with engine.begin() as conn, pytest.raises(ValidationError, match="not enough unrestricted cash"):
+        distribute(conn, FUND, 100_000_000_00, date(2026, 9, 30), terms)
+
+
+def test_rendering_is_deterministic_and_matches_golden_files(fund):
+    _, _, _, statements = fund
+    update = os.environ.get("FUEL_UPDATE_GOLDEN") == "1"
+    for investor in ("mersey-cf", "nsi"):
+        statement = statements[investor]
+        html, figures = render_html(statement), render_json(statement)
+        assert render_html(statement) == html  # byte-identical for identical inputs
+        for suffix, text in (("html", html), ("json", figures)):
+            path = GOLDEN / f"{investor}_2026Q3.{suffix}"
+            if update:
+                path.write_text(text, encoding="utf-8")
+            assert path.exists(), f"{path} missing: run with FUEL_UPDATE_GOLDEN=1 once, on purpose"
+            assert text == path.read_text(encoding="utf-8"), f"{path.name} differs from the golden file"
+        data = json.loads(figures)
+        assert isinstance(data["capital_account"]["itd"]["ending_pence"], int)
+        assert "Restricted funds" in html if investor == "mersey-cf" else "Restricted funds" not in html
+        assert html.count("<svg") >= 2
+        assert render_csv(statement).splitlines()[0] == "fund,investor,quarter,section,item,column,amount_pence,value"
+
+
+def test_a_ledger_that_does_not_tie_is_refused(fund):
+    _, _, inputs, _ = fund
+    from dataclasses import replace
+
+    with pytest.raises(InvariantBroken, match="net assets"):
+        assemble_statements(replace(inputs, ledger_nav_pence=inputs.ledger_nav_pence + 1))
