@@ -323,11 +323,15 @@ def _refuse_float(text: str):
     )
 
 
-from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows commands)
-from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
-from ledger.shell import cli_api  # noqa: E402,F401  (registers `fuel serve` and `fuel tokens`)
-from ledger.shell import cli_statements  # noqa: E402,F401  (registers `fuel statements` and `fuel distribute`)
-from ledger.shell import cli_partners  # noqa: E402,F401  (registers `fuel partners`, `claims passthrough`, `projects stage`, `report pipeline`)
+# Run as `python -m ledger.shell.cli`, this file is __main__: it skips these imports and the
+# block at the end imports it under its own name, which registers every command once, in order.
+if __name__ != "__main__":
+    from ledger.shell import cli_flows  # noqa: E402,F401  (registers the fund flows commands)
+    from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
+    from ledger.shell import cli_api  # noqa: E402,F401  (registers `fuel serve` and `fuel tokens`)
+    from ledger.shell import cli_statements  # noqa: E402,F401  (registers `fuel statements` and `fuel distribute`)
+    from ledger.shell import cli_reports  # noqa: E402,F401  (registers `fuel claims statement|verify` and `fuel report ...`)
+    from ledger.shell import cli_partners  # noqa: E402,F401  (registers `fuel partners`, `claims passthrough`, `projects stage`, `report pipeline`)
 
 
 def main() -> None:

@@ -1,0 +1,186 @@
+"""Shared HTML helpers for rendered documents: a strict jinja2 environment, money and number
+filters, and deterministic inline SVG charts.
+
+Used by the council outcome payment statements (``reports/council``) and the fund manager
+reports (``reports/fund_reports.py``); the investor statements (``reports/statements``) can
+use it too. Everything here is deterministic: integer coordinates, no timestamps, no random
+ids, no JavaScript, no network fonts, so the same figures always give byte-identical HTML.
+Templates run with ``StrictUndefined`` and autoescape: a missing figure fails the render
+instead of printing blank, and text from data (participant ids, evidence references) can
+never become markup.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Sequence
+
+from ledger.money import format_amount
+
+#: One stylesheet for every rendered report (inlined: documents are single files).
+BASE_CSS = """\
+@page { size: A4 landscape; margin: 12mm 10mm; }
+body { font-family: sans-serif; font-size: 9pt; color: #111; }
+h1 { font-size: 14pt; margin: 0 0 2mm 0; }
+h2 { font-size: 11pt; margin: 5mm 0 2mm 0; border-bottom: 1px solid #999; }
+table.figures { border-collapse: collapse; width: 100%; margin-bottom: 3mm; }
+table.figures th, table.figures td { padding: 0.8mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; }
+table.figures th { background: #f2f2f2; }
+.num { text-align: right !important; white-space: nowrap; }
+tr.total td { font-weight: bold; border-top: 1px solid #111; }
+tr.highlight td { background: #fff6d6; }
+.meta td { padding: 0 4mm 0 0; }
+svg text { font-family: sans-serif; font-size: 9px; fill: #111; }
+svg .chart-title { font-weight: bold; font-size: 10px; }
+svg .bar { fill: #3b6ea5; }
+svg .bar2 { fill: #e59b2f; }
+svg .target { stroke: #c0392b; stroke-width: 2; }
+svg .line { fill: none; stroke: #3b6ea5; stroke-width: 2; }
+svg .line2 { fill: none; stroke: #e59b2f; stroke-width: 2; stroke-dasharray: 4 2; }
+svg .dot { fill: #3b6ea5; }
+svg .axis { stroke: #999; stroke-width: 1; }
+.note { color: #555; font-size: 8pt; }
+"""
+
+
+def money(pence: int | None, currency: str = "GBP") -> str:
+    """Pounds with thousands separators; negatives in brackets. ``None`` is refused: a missing
+    figure must fail, not print blank (use :func:`money_or_dash` where blank is meaningful)."""
+    if pence is None:
+        raise ValueError("missing amount")
+    if isinstance(pence, bool) or not isinstance(pence, int):
+        raise TypeError(f"money needs integer pence, got {type(pence).__name__}")
+    text = format_amount(abs(pence), currency, separators=True)
+    return f"({text})" if pence < 0 else text
+
+
+def money_or_dash(pence: int | None, currency: str = "GBP") -> str:
+    """Like :func:`money`, but ``None`` (no cap, not applicable) shows as an en dash."""
+    return "\u2013" if pence is None else money(pence, currency)
+
+
+def number(value: int | None) -> str:
+    """A whole number with thousands separators; ``None`` as an en dash."""
+    if value is None:
+        return "\u2013"
+    return f"{int(value):,}"
+
+
+@lru_cache(maxsize=None)
+def environment(template_dir: str):
+    """A jinja2 environment over ``template_dir``: StrictUndefined, autoescape, the filters
+    ``money``, ``money_or_dash`` and ``number``, and ``base_css`` as a global."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(template_dir),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["money"] = money
+    env.filters["money_or_dash"] = money_or_dash
+    env.filters["number"] = number
+    env.globals["base_css"] = BASE_CSS
+    return env
+
+
+def render(template_dir: Path, name: str, **context) -> str:
+    return environment(str(template_dir)).get_template(name).render(**context)
+
+
+def render_pdf(html: str, base_url: Path | None = None) -> bytes:
+    """PDF from rendered HTML (weasyprint; the HTML is self-contained)."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None).write_pdf()
+
+
+# ---------------------------------------------------------------------------- charts (SVG)
+
+
+def _svg_open(title: str, width: int, height: int) -> list[str]:
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'<text x="10" y="16" class="chart-title">{escape(title)}</text>',
+    ]
+
+
+def bar_chart(
+    title: str,
+    bars: Sequence[tuple[str, int, int | None]],
+    currency: str | None = "GBP",
+    width: int = 640,
+) -> str:
+    """Horizontal bars ``(label, value, target or None)``; a target is drawn as a red tick.
+
+    Values are integers (pence when ``currency`` is given, shown as money; plain counts when
+    ``currency`` is None). Negative values are drawn as zero-length bars but labelled.
+    """
+    row_h, label_w, pad = 24, 200, 10
+    height = pad * 2 + 22 + row_h * max(1, len(bars))
+    top = max([1] + [max(v, 0) for _, v, _ in bars] + [max(t, 0) for _, _, t in bars if t is not None])
+    plot_w = width - label_w - 130
+    shown = (lambda v: money(v, currency)) if currency else number
+    parts = _svg_open(title, width, height)
+    if not bars:
+        parts.append(f'<text x="{pad}" y="{pad + 40}">No data</text>')
+    for i, (label, value, target) in enumerate(bars):
+        y = pad + 22 + i * row_h
+        w = max(value, 0) * plot_w // top
+        parts.append(f'<text x="{pad}" y="{y + 15}">{escape(str(label)[:32])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="15" class="bar"/>')
+        text = shown(value) if target is None else f"{shown(value)} of {shown(target)}"
+        parts.append(f'<text x="{label_w + w + 6}" y="{y + 15}">{escape(text)}</text>')
+        if target is not None:
+            x = label_w + max(target, 0) * plot_w // top
+            parts.append(f'<line x1="{x}" y1="{y}" x2="{x}" y2="{y + 21}" class="target"/>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    currency: str = "GBP",
+    width: int = 640,
+    height: int = 230,
+) -> str:
+    """One or two series of integer pence over labelled points (e.g. quarters), with a legend:
+    the first series solid, the second dashed."""
+    pad_l, pad_r, pad_t, pad_b = 90, 20, 40, 40
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+    values = [v for _, points in series for v in points] or [0]
+    low, high = min(0, min(values)), max(1, max(values))
+    span = high - low
+
+    def xy(i: int, v: int) -> tuple[int, int]:
+        x = pad_l + (i * plot_w // (len(labels) - 1) if len(labels) > 1 else plot_w // 2)
+        return x, pad_t + plot_h - (v - low) * plot_h // span
+
+    parts = _svg_open(title, width, height)
+    parts += [
+        f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{pad_l + plot_w}" y2="{pad_t + plot_h}" class="axis"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + plot_h}" class="axis"/>',
+        f'<text x="{pad_l - 6}" y="{pad_t + 4}" text-anchor="end">{money(high, currency)}</text>',
+        f'<text x="{pad_l - 6}" y="{pad_t + plot_h}" text-anchor="end">{money(low, currency)}</text>',
+    ]
+    for k, (name, points) in enumerate(series[:2]):
+        css = "line" if k == 0 else "line2"
+        coords = [xy(i, v) for i, v in enumerate(points)]
+        if coords:
+            parts.append(f'<polyline class="{css}" points="' + " ".join(f"{x},{y}" for x, y in coords) + '"/>')
+        lx = pad_l + k * 160
+        parts.append(f'<line x1="{lx}" y1="28" x2="{lx + 20}" y2="28" class="{css}"/>')
+        parts.append(f'<text x="{lx + 24}" y="31">{escape(name)}</text>')
+    for i, label in enumerate(labels):
+        x, _ = xy(i, 0)
+        parts.append(f'<text x="{x}" y="{pad_t + plot_h + 16}" text-anchor="middle">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
