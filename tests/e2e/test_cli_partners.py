@@ -91,3 +91,24 @@ def test_project_pipeline_end_to_end(fuel):
     assert fuel("report", "pipeline", "--as-of", "2026-12-31", "--csv").stdout.startswith(
         "stage,theme,projects,committed_pence,deployed_pence,undeployed_pence\n")
     assert "Project pipeline as of 2026-12-31" in fuel("report", "pipeline", "--as-of", "2026-12-31").stdout
+
+
+MY_COMMANDS = [["claims", "passthrough"], ["partners", "list"], ["partners", "pay"], ["partners", "statement"],
+               ["projects", "stage"], ["projects", "history"], ["report", "pipeline"]]
+
+
+def test_every_joint_prime_and_pipeline_command_has_help_text_and_documentation():
+    """In-process (fast): each command has help text and is shown in docs/joint-prime.md."""
+    import typer.main
+
+    from ledger.shell.cli import app
+
+    root = typer.main.get_command(app)
+    assert (root.commands["partners"].help or "").strip()
+    docs = (REPO / "docs" / "joint-prime.md").read_text()
+    for path in MY_COMMANDS:
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        assert (command.help or "").strip(), f"fuel {' '.join(path)} has no help text"
+        assert f"fuel {' '.join(path)} " in docs, f"fuel {' '.join(path)} is not in docs/joint-prime.md"
