@@ -246,7 +246,7 @@ def cash_report(conn: Connection, as_of: date, fund: str | None = None) -> Repor
 def to_csv(report: Report) -> str:
     """One table: a plain CSV. Several: sections (a ``[name]`` line, header, rows, blank line)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; quotes any \r or \n in a cell
     for table in report.tables:
         if len(report.tables) > 1:
             writer.writerow([f"[{table.name}]"])

@@ -313,7 +313,7 @@ def to_csv(statement: CouncilStatement, safe=None) -> str:
     neutralising function, :func:`reports.render.spreadsheet_safe`); integers stay numbers."""
     safe = safe or (lambda value: value)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; quotes any \r or \n in a cell
     for section in statement.sections:
         writer.writerow([f"[{section.name}]"])
         writer.writerow(section.columns)

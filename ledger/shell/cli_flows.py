@@ -577,6 +577,7 @@ def report_sources_uses(
     fund: Annotated[Optional[str], typer.Option("--fund", help="Fund id (default: every fund).")] = None,
     by: Annotated[str, typer.Option(help="source: per source, tranche and restriction; project: per project and funder.")] = "source",
     as_of: AsOfOption = None, as_csv: CsvFlag = False, as_json: JsonFlag = False,
+    html_file: Annotated[Optional[Path], typer.Option("--html", help="Also write the report as HTML (with charts) to FILE.")] = None,
 ) -> None:
     """Who is paying for what: where each source's money came from and went, or each project's funders."""
     from reports import flows_reports
@@ -596,6 +597,12 @@ def report_sources_uses(
         columns = _compact(rows, columns)
     emit(rows, columns, fmt, title=title, footer=totals(rows, columns, columns[0]),
          extra={"as_of": day.isoformat(), "by": by})
+    if html_file is not None:
+        from ledger.shell.cli_reports import write_html
+        from reports.fund_reports import deployment_report, sources_uses_report
+
+        with engine().connect() as conn:
+            write_html((sources_uses_report if by == "source" else deployment_report)(conn, day, fund), html_file)
 
 
 def _compact(rows: list[dict], columns: list[str]) -> list[str]:
@@ -616,6 +623,7 @@ def _compact(rows: list[dict], columns: list[str]) -> list[str]:
 def report_restrictions(
     fund: Annotated[Optional[str], typer.Option("--fund", help="Fund id (default: every fund).")] = None,
     as_of: AsOfOption = None, as_csv: CsvFlag = False, as_json: JsonFlag = False,
+    html_file: Annotated[Optional[Path], typer.Option("--html", help="Also write the report as HTML (with charts) to FILE.")] = None,
 ) -> None:
     """Per restriction: received, transferred, income, applied, other uses and unapplied balance."""
     from reports import flows_reports
@@ -626,3 +634,9 @@ def report_restrictions(
         rows, columns = flows_reports.restrictions(conn, day, fund)
     emit(rows, columns, output_format(as_csv, as_json), title=f"Restricted money as of {day}",
          footer=totals(rows, columns, "fund"), extra={"as_of": day.isoformat()})
+    if html_file is not None:
+        from ledger.shell.cli_reports import write_html
+        from reports.fund_reports import restrictions_report
+
+        with engine().connect() as conn:
+            write_html(restrictions_report(conn, day, fund), html_file)

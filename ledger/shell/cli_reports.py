@@ -44,6 +44,19 @@ def _plans(path: Path | None):
 # ---------------------------------------------------------------------------- council statements
 
 
+def read_csv_exactly(path: Path) -> str:
+    """A CSV's text with its line endings kept (a carriage return inside a quoted cell is data)."""
+    from ledger.errors import FuelError
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise FuelError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise FuelError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
 @claims_app.command("statement")
 def claims_statement(
     contract: ContractOption,
@@ -96,7 +109,7 @@ def claims_verify(
     from ledger.pbr.verify import verify_statement_csv
 
     contract = load_contract_toml(read_text(contract_file), contract_file.name)
-    result = verify_statement_csv(read_text(statement), contract)
+    result = verify_statement_csv(read_csv_exactly(statement), contract)
     if as_json:
         typer.echo(json.dumps({"ok": result.ok, "lines_checked": result.lines_checked,
                                "figures_checked": result.figures_checked,
@@ -122,7 +135,7 @@ def _emit(report, as_csv: bool, as_json: bool, html_file: Path | None) -> None:
     """Print the report (every table; CSV sections when there are several) and write the HTML."""
     import sys
 
-    from reports.fund_reports import render_report_html, to_csv, to_json
+    from reports.fund_reports import to_csv, to_json
     from reports.render import print_table
 
     fmt = output_format(as_csv, as_json)
@@ -137,9 +150,16 @@ def _emit(report, as_csv: bool, as_json: bool, html_file: Path | None) -> None:
         for note in report.notes:
             typer.echo(note)
     if html_file is not None:
-        html_file.parent.mkdir(parents=True, exist_ok=True)
-        html_file.write_text(render_report_html(report), encoding="utf-8")
-        typer.echo(f"wrote {html_file}", err=True)
+        write_html(report, html_file)
+
+
+def write_html(report, path: Path) -> None:
+    """Write a fund manager report as HTML with charts (also used by cli_flows' --html)."""
+    from reports.fund_reports import render_report_html
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report_html(report), encoding="utf-8")
+    typer.echo(f"wrote {path}", err=True)
 
 
 @report_app.command("trial-balance")
