@@ -218,6 +218,7 @@ def cash_report(conn: Connection, as_of: date, fund: str | None = None) -> Repor
         dict(zip(CASH_COLUMNS, (*r.key, r.balance_pence)))
         for r in balances(conn, as_of, by=CASH_COLUMNS[:-1], filters=filters) if r.balance_pence != 0
     ]  # fmt: skip
+    cash.sort(key=lambda r: tuple("" if r[c] is None else str(r[c]) for c in CASH_COLUMNS[:-1]))  # NULLs first on both backends
     drawdowns = []
     for r in commitment_status(conn, fund, as_of):
         row = {k: r[k] for k in ("fund", "tranche", "investor", "currency", "committed_pence", "called_pence",
