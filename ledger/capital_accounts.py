@@ -71,6 +71,10 @@ ALLOCATED_ACCOUNTS: Mapping[str, str] = {
     "project_grants": "grants_to_projects",
     "interest_income": "interest_income",
     "outcome_income": "outcome_payments",
+    # Joint-prime pass-through (docs/joint-prime.md): what the prime passes on to its delivery
+    # partners (shares and fees) comes out of the outcome payments the fund keeps, per project.
+    "partner_outcome_share": "outcome_payments",
+    "partner_fees": "outcome_payments",
     "realised_losses": "realised_gains_losses",
     "valuation_gains": "unrealised_gains_losses",
     "write_downs": "unrealised_gains_losses",

@@ -276,23 +276,32 @@ def export(
 
 
 @app.command()
-def demo(out: Annotated[Path, typer.Option(help="Folder for the demo database and reports.")] = Path("out")) -> None:
-    """Build the example blended fund from nothing on SQLite and write its reports to OUT."""
-    from ledger.money import format_amount
-    from ledger.shell.demo import build_demo
-    from reports.render import print_table
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo database (demo.db) and every statement.")] = Path("out"),
+    seed: Annotated[int, typer.Option(help="Seed of the generated participants, outcomes and figures.")] = 2026,
+    participants: Annotated[int, typer.Option(help="Participants across the four contracts.")] = 3000,
+    quarters: Annotated[int, typer.Option(help="Quarters of history from 2024Q1 (4-12).")] = 8,
+) -> None:
+    """Build the demo Liverpool City Region blended fund from nothing on SQLite (OUT/demo.db) and
+    write every statement (investors, councils, joint-prime partners, fund manager) to OUT."""
+    from ledger.shell.demo import run_demo
 
-    result = build_demo(out)
-    typer.echo(f"Demo fund: {result['posted']} flows imported and {result['period']} closed; "
-               f"{result['entries']} entries in {result['database']}; hash chain "
-               f"{'verified' if result['chain_ok'] else 'BROKEN'}.")
-    print_table(result["cash_by_source"], ["source", "restriction", "cash_pence"],
-                title=f"Cash by source and restriction as of {result['as_of']}")
-    print_table(result["commitments"], ["tranche", "investor", "committed_pence", "received_pence", "unfunded_pence"],
-                title="Commitments")
-    total = sum(row["net_pence"] for row in result["trial_balance"])
-    typer.echo(f"Trial balance nets to {format_amount(total)} across {len(result['trial_balance'])} accounts.")
-    typer.echo(f"Files in {out}/: " + ", ".join(result["files"]))
+    run_demo(out, seed=seed, participants=participants, quarters=quarters)
+
+
+@app.command()
+def generate(
+    participants: Annotated[int, typer.Option("--participants", help="Participants across the four contracts.")] = 3000,
+    quarters: Annotated[int, typer.Option("--quarters", help="Quarters of history from 2024Q1 (4-12).")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated data.")] = 2026,
+    out: Annotated[Optional[Path], typer.Option("--out", help="SQLite file to create (replaced if it exists).")] = None,
+) -> None:
+    """Generate a synthetic fund of any size with the demo's shape (four contracts, three kinds
+    of money, claims, a write-down, distributions), for scale tests. Writes to --out (a new
+    SQLite file) or to the database given by --db / $FUEL_DATABASE_URL, which must be empty."""
+    from ledger.shell.demo import run_generate
+
+    run_generate(participants=participants, quarters=quarters, seed=seed, out=out, db_url=state.db_url)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -332,6 +341,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_statements  # noqa: E402,F401  (registers `fuel statements` and `fuel distribute`)
     from ledger.shell import cli_reports  # noqa: E402,F401  (registers `fuel claims statement|verify` and `fuel report ...`)
     from ledger.shell import cli_partners  # noqa: E402,F401  (registers `fuel partners`, `claims passthrough`, `projects stage`, `report pipeline`)
+    from ledger.shell import cli_ops  # noqa: E402,F401  (registers `fuel backup`, `fuel restore`, `participants export`)
 
 
 def main() -> None:

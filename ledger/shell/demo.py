@@ -1,81 +1,441 @@
-"""The demo: builds the example blended fund from nothing on SQLite and writes its reports.
+"""The demo fund, built from nothing through the same services as the CLI, and its statements.
 
-It is the README's main command (``make demo``), so it must run from a fresh clone with no
-setup and no network. It uses the same services as the CLI: load the chart, load the fund's
-setup file, import a quarter of flows from CSV, close the quarter, then report.
+``fuel demo --out DIR`` (the README's main command, ``make demo``) builds the Liverpool City
+Region blended fund of ``fixtures/demo/`` on SQLite (``DIR/demo.db``), quarter by quarter, and
+writes every statement: investors', councils' (one per contract and payer), the joint-prime
+partners' and the fund manager's reports. ``fuel generate`` builds the same shape at any size
+on any database, without the statements.
+
+Each quarter, in the order a fund manager works: the quarter's flows (calls, receipts,
+restricted transfers, disbursements, the write-down) and the management fee; the providers'
+new participants and outcome events; the claim run; the ageing contract's baseline mechanism;
+a waterfall distribution in some quarters; the quarter closed; then, in the next quarter, the
+claim approved, invoiced and paid, passed through to the joint-prime partners, and (once) a
+validation sample with a clawback. The fund's history is 2024 onwards, so quarters close on a
+simulated clock (the day after each quarter ends). Nothing here computes a rule: the data
+comes from ``ledger.demo_data`` and every figure from the services.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Callable
 
+from sqlalchemy import Engine, func, select
+
+from ledger import demo_data as data
 from ledger.accounts import load_chart_toml
+from ledger.capital_accounts import load_fund_terms
+from ledger.errors import ValidationError
 from ledger.funds import fund_setup_from_mapping
 from ledger.periods import Period
+from models import partners_store, pbr_store
 from models.db import make_engine, migrate, reading
-from models.flows_store import commitment_status, import_flows, save_setup
-from models.ledger_store import Ledger, account_types, iter_entries, load_chart
-from reports import flows_reports
-from reports.exports import write_beancount, write_hledger
-from reports.render import to_csv, to_json
+from models.flows_store import import_flows, load_position, save_setup
+from models.ledger_store import close_period, load_chart
+from models.statements_store import distribute
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-DEMO_CHART = FIXTURES / "charts" / "social_investment_fund.toml"
-DEMO_FUND = FIXTURES / "funds" / "example_fund.toml"
-DEMO_FLOWS = FIXTURES / "flows" / "example_flows.csv"
-DEMO_QUARTER = Period.parse("2026Q1")
+CHART = FIXTURES / "charts" / "social_investment_fund.toml"
+FUND = "lcr-blended"
+USER = "demo"
+SAMPLED_QUARTER = 3  # the complex needs claim of 2024Q3 is re-checked; one line fails
+SAMPLE_SIZE = 20
+
+Progress = Callable[[str], None]
 
 
-def build_demo(out_dir: Path) -> dict:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    db_path = out_dir / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{db_path}")
-    migrate(engine)
+@dataclass
+class Built:
+    """What a build did, for the summary and the tests."""
+
+    participants: int
+    quarters: tuple[Period, ...]
+    seed: int
+    outcome_rows: int = 0
+    runs: set[tuple[str, str]] = field(default_factory=set)
+    distributions: list[tuple[date, int]] = field(default_factory=list)
+    mechanism_pence: int = 0
+
+    @property
+    def last(self) -> Period:
+        return self.quarters[-1]
+
+
+def steps(quarters: int) -> int:
+    """Progress steps a build reports: one per quarter and one for the setup."""
+    return quarters + 1
+
+
+def build_fund(engine: Engine, participants: int, quarters: int, seed: int, progress: Progress | None = None) -> Built:
+    """Build the demo fund's history on an empty, migrated database."""
+    data.check_size(participants, quarters)
+    tick = progress or (lambda _: None)
+    periods = data.quarters_of(quarters)
+    built = Built(participants, periods, seed)
+    setup = data.fund_setup(participants)
+    terms = load_fund_terms(data.TERMS_FILE)
+    registers = data.participants(seed, participants, quarters)
+    events = data.outcome_events(seed, registers, quarters)
     with engine.begin() as conn:
-        load_chart(conn, load_chart_toml(DEMO_CHART.read_text(encoding="utf-8"), DEMO_CHART.name))
-        save_setup(conn, fund_setup_from_mapping(tomllib.loads(DEMO_FUND.read_text(encoding="utf-8")), DEMO_FUND.name), "demo")
-        imported = import_flows(conn, DEMO_FLOWS.read_text(encoding="utf-8"), DEMO_FLOWS.name, "demo")
-    ledger = Ledger(engine)
-    ledger.close(DEMO_QUARTER, closed_by="demo")
-    as_of = DEMO_QUARTER.last_day
+        load_chart(conn, load_chart_toml(CHART.read_text(encoding="utf-8"), CHART.name))
+        save_setup(conn, fund_setup_from_mapping(setup, "fixtures/demo/fund.toml"), USER)
+        for shape in data.CONTRACTS:
+            path = data.contract_path(shape)
+            pbr_store.load_contract(conn, path.read_text(encoding="utf-8"), path.name, USER)
+    tick("setup")
+    fee = data.management_fee_pence(setup)
+    for index, quarter in enumerate(periods, start=1):
+        with engine.begin() as conn:
+            rows = data.flow_rows(setup, index)
+            if rows:
+                import_flows(conn, data.flows_csv(rows), f"demo-flows-{quarter.name}.csv", USER)
+            import_flows(conn, data.flows_csv([_fee_row(conn, fee, quarter)]), f"demo-fee-{quarter.name}.csv", USER)
+            for shape in data.CONTRACTS:
+                _claim_quarter(conn, shape, quarter, registers, events, built)
+            if index in data.DISTRIBUTION_QUARTERS:
+                _distribute(conn, quarter, fee, terms, built)
+            close_period(conn, quarter, USER, today=quarter.end)
+        with engine.begin() as conn:
+            _settle(conn, quarter, built, pay=index < quarters, sample=index == SAMPLED_QUARTER)
+        tick(quarter.name)
+    return built
 
-    files: list[str] = []
 
-    def write(name: str, text: str) -> None:
-        (out_dir / name).write_text(text, encoding="utf-8")
-        files.append(name)
+def _fee_row(conn, fee_pence: int, quarter: Period) -> dict:
+    """The quarter's management fee, paid from the unrestricted cash bucket holding the most
+    (ties: the first by source and tranche), as a fund manager would."""
+    cash = load_position(conn).cash
+    buckets = sorted(((k[2], k[3] or ""), v) for k, v in cash.items() if k[0] == FUND and k[4] is None and v > 0)
+    (source, tranche), _ = max(buckets, key=lambda kv: kv[1])
+    return data._row("fee", quarter.last_day - timedelta(days=5), fee_pence, source=source, tranche=tranche,
+                     form="management_fee", manager="fund-manager", description=f"Management fee {quarter.name}")
 
-    tb = [
-        {"account": l.account_code, "name": l.account_name, "type": l.account_type, "currency": l.currency,
-         "debit_pence": l.debit_pence, "credit_pence": l.credit_pence, "net_pence": l.net_pence}
-        for l in ledger.trial_balance(as_of)
-    ]
-    write("trial_balance.csv", to_csv(tb, ["account", "name", "type", "currency", "debit_pence", "credit_pence", "net_pence"]))
-    write("trial_balance.json", to_json(tb, as_of=as_of.isoformat()))
+
+def _claim_quarter(conn, shape, quarter: Period, registers, events, built: Built) -> None:
+    contract = shape.contract_id
+    starters = data.in_quarter(registers[contract], "start_date", quarter)
+    if len(starters):
+        pbr_store.import_participants(conn, contract, starters.to_csv(index=False, lineterminator="\n"),
+                                      f"{contract}-participants-{quarter.name}.csv", USER)
+    achieved = data.in_quarter(events[contract], "achieved_on", quarter)
+    if len(achieved):
+        pbr_store.import_outcomes(conn, contract, achieved.to_csv(index=False, lineterminator="\n"),
+                                  f"{contract}-outcomes-{quarter.name}.csv", USER,
+                                  submitted_on=quarter.last_day + timedelta(days=10))
+        built.outcome_rows += len(achieved)
+    try:
+        pbr_store.run_claims(conn, contract, quarter.name, USER)
+    except ValidationError as exc:
+        if "no outcome events" not in str(exc):
+            raise
+    else:
+        built.runs.add((contract, quarter.name))
+    contract_value = pbr_store.get_contract(conn, contract)
+    for index, (kind, params) in enumerate(contract_value.mechanisms):
+        from ledger.pbr.mechanism_inputs import compute_mechanism
+
+        text = data.mechanism_figures(built.seed, quarter)
+        payment, result = compute_mechanism(kind, dict(params), tomllib.loads(text), quarter,
+                                            pbr_store.mechanism_results(conn, contract, index, quarter.name))
+        pbr_store.record_mechanism(conn, contract, quarter.name, index, kind, text, payment, result, USER)
+        built.mechanism_pence += payment
+
+
+def _distribute(conn, quarter: Period, fee_pence: int, terms, built: Built) -> None:
+    """Distribute 60% of the unrestricted cash above a reserve of four quarters' fees."""
+    cash = sum(v for k, v in load_position(conn).cash.items() if k[0] == FUND and k[4] is None and v > 0)
+    amount = data._part(cash - 4 * fee_pence, data.DISTRIBUTION_SHARE) // 100 * 100
+    if amount > 0:
+        recorded = distribute(conn, FUND, amount, quarter.last_day, terms, recorded_by=USER)
+        built.distributions.append((quarter.last_day, recorded.distributed_pence))
+
+
+def _settle(conn, quarter: Period, built: Built, *, pay: bool, sample: bool) -> None:
+    """The next quarter's work on this quarter's claims: approve and invoice (20 days after the
+    quarter), pay (40 days), pass through to joint-prime partners (45 days); the last quarter's
+    claims are approved and invoiced but not yet paid."""
+    approve_on, pay_on = quarter.end + timedelta(days=19), quarter.end + timedelta(days=39)
+    for shape in data.CONTRACTS:
+        contract = shape.contract_id
+        if (contract, quarter.name) not in built.runs:
+            continue
+        pbr_store.approve(conn, contract, quarter.name, approve_on, USER)
+        pbr_store.invoice(conn, contract, quarter.name, f"INV-{contract}-{quarter.name}", USER)
+        if not pay:
+            continue
+        pbr_store.pay(conn, contract, quarter.name, pay_on, USER)
+        if shape.partners:
+            partners_store.run_pass_through(conn, contract, quarter.name, pay_on + timedelta(days=5), USER)
+            partners_store.pay_partners(conn, contract, quarter.name, pay_on + timedelta(days=5), USER)
+        if sample and shape is data.CONTRACTS[0]:
+            chosen = pbr_store.draw_sample(conn, contract, quarter.name, SAMPLE_SIZE, f"demo-{quarter.name}", USER)
+            lines = chosen.get("sampled_lines") or []
+            if lines:
+                pbr_store.record_recheck(conn, contract, quarter.name, [int(lines[0])], "extrapolate", USER)
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def fresh_sqlite(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    return engine
+
+
+FUND_REPORTS = ("trial_balance", "sources_uses", "restrictions", "deployment", "outcome_pipeline", "cash")
+
+
+def output_steps(engine: Engine, built: Built) -> int:
+    """Progress steps :func:`write_outputs` reports: one per statement or report file group."""
     with reading(engine) as conn:
-        for name, (rows, columns) in {
-            "sources_uses_by_source": flows_reports.sources_uses(conn, as_of),
-            "sources_uses_by_project": flows_reports.project_funding(conn, as_of),
-            "restrictions": flows_reports.restrictions(conn, as_of),
-        }.items():
-            write(f"{name}.csv", to_csv(rows, columns))
-        commitments = commitment_status(conn, as_of=as_of)
-        cash = [
-            {"source": row.key[0], "restriction": row.key[1], "cash_pence": row.balance_pence}
-            for row in ledger.balances(as_of, by=("source", "restriction"), filters={"account_code": "cash"})
-        ]
+        investors = _statements(conn, built)
+        councils = _council_targets(conn, built)
+    return len(investors) + len(councils) + len(_partner_targets(built)) + len(FUND_REPORTS) + 1
+
+
+def _statements(conn, built: Built):
+    from ledger.statements import assemble_statements, check_statement
+    from models.statements_store import statement_inputs
+
+    inputs = statement_inputs(conn, FUND, built.last, load_fund_terms(data.TERMS_FILE))
+    statements = assemble_statements(inputs)
+    for statement in statements:
+        check_statement(statement)  # every identity, or a crash naming the broken one
+    return statements
+
+
+def _council_targets(conn, built: Built) -> list[tuple[str, str]]:
+    """(contract, payer) for every claim run of the last quarter."""
+    return [(shape.contract_id, payer.payer_id) for shape in data.CONTRACTS
+            if (shape.contract_id, built.last.name) in built.runs
+            for payer in pbr_store.get_contract(conn, shape.contract_id).payers]
+
+
+def _partner_targets(built: Built) -> list[tuple[str, str, str]]:
+    """(contract, partner, period) for the joint-prime partners, for the last quarter whose
+    claim was paid and passed through (the last quarter's claim is not yet paid)."""
+    paid = [q.name for q in built.quarters[:-1]]
+    out = []
+    for shape in data.CONTRACTS:
+        periods = [p for p in paid if (shape.contract_id, p) in built.runs]
+        if shape.partners and periods:
+            out += [(shape.contract_id, partner, periods[-1]) for partner, _ in shape.partners if partner]
+    return out
+
+
+def write_outputs(engine: Engine, built: Built, out_dir: Path, progress: Progress | None = None) -> dict:
+    """Write every statement and report for the last quarter; return the summary figures."""
+    from reports import fund_reports
+    from reports.council import statement_for, write_statement
+    from reports.exports import write_beancount, write_hledger
+    from reports.partner_reports import render_statement, statement_file_name
+    from reports.statements import write_statements
+    from models.ledger_store import account_types, iter_entries, trial_balance, verify
+
+    tick = progress or (lambda _: None)
+    last, as_of = built.last, built.last.last_day
+    folders = {name: out_dir / name for name in ("investors", "councils", "partners", "fund-manager")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    with reading(engine) as conn:
+        statements = _statements(conn, built)
+        for statement in statements:
+            write_statements([statement], folders["investors"], ("html", "csv", "json"))
+            tick(f"investor {statement.investor}")
+        for contract, payer in _council_targets(conn, built):
+            council = statement_for(conn, contract, last.name, payer, None, as_of)
+            write_statement(council, folders["councils"], ("html", "csv", "xlsx"))
+            tick(f"council {contract} {payer}")
+        for contract, partner, period in _partner_targets(built):
+            figures = partners_store.partner_statement(conn, contract, partner, period)
+            for fmt in ("html", "csv"):
+                (folders["partners"] / statement_file_name(figures, fmt)).write_text(
+                    render_statement(figures, fmt), encoding="utf-8")
+            tick(f"partner {partner}")
+        reports = {
+            "trial_balance": fund_reports.trial_balance_report(conn, as_of),
+            "sources_uses": fund_reports.sources_uses_report(conn, as_of, FUND),
+            "restrictions": fund_reports.restrictions_report(conn, as_of, FUND),
+            "deployment": fund_reports.deployment_report(conn, as_of, FUND),
+            "outcome_pipeline": fund_reports.outcome_pipeline_report(conn, {}, as_of),
+            "cash": fund_reports.cash_report(conn, as_of, FUND),
+        }
+        for name, report in reports.items():
+            stem = f"{name}_{last.name}"
+            (folders["fund-manager"] / f"{stem}.html").write_text(fund_reports.render_report_html(report), encoding="utf-8")
+            (folders["fund-manager"] / f"{stem}.csv").write_text(fund_reports.to_csv(report), encoding="utf-8")
+            tick(f"report {name}")
         types = account_types(conn)
         with (out_dir / "ledger.journal").open("w", encoding="utf-8") as handle:
             write_hledger(iter_entries(conn), types, handle)
         with (out_dir / "ledger.beancount").open("w", encoding="utf-8") as handle:
             write_beancount(iter_entries(conn), types, handle)
-    files += ["ledger.journal", "ledger.beancount"]
-    write("cash_by_source.csv", to_csv(cash, ["source", "restriction", "cash_pence"]))
-    report = ledger.verify()
-    engine.dispose()
-    return {"database": db_path, "entries": report.entries_checked, "chain_ok": report.ok, "posted": imported.posted,
-            "trial_balance": tb, "cash_by_source": cash, "commitments": commitments, "as_of": as_of,
-            "period": DEMO_QUARTER, "files": files}
+        tick("exports")
+        summary = _summary(conn, built, statements)
+        summary["trial_balance_net_pence"] = sum(line.net_pence for line in trial_balance(conn, as_of))
+        report = verify(conn)
+        summary["entries"], summary["chain_ok"] = report.entries_checked, report.ok
+    summary["folders"] = {k: str(v) for k, v in folders.items()}
+    return summary
+
+
+def _summary(conn, built: Built, statements) -> dict:
+    """Fund size by source, outcomes achieved, payments claimed and paid, and each investor's
+    multiples and IRR, all read from the services' tables and the statements."""
+    from models.pbr_tables import PbrClaimLineRow, PbrClaimRunRow, PbrRunPayerRow
+    from models.ledger_store import balances
+
+    setup = data.fund_setup(built.participants)
+    sources = {"social_investor": "social_investment", "charitable_trust": "charitable", "public_body": "public"}
+    kind = {p["id"]: sources[p["investor_type"]] for p in setup["parties"] if p["kind"] == "investor"}
+    by_source: dict[str, int] = {}
+    for tranche, commitments in data.commitments_pence(setup).items():
+        for investor, amount in commitments:
+            by_source[kind[investor]] = by_source.get(kind[investor], 0) + amount
+    lines, runs, payers = PbrClaimLineRow.__table__, PbrClaimRunRow.__table__, PbrRunPayerRow.__table__
+    accepted = dict(conn.execute(
+        select(runs.c.contract_id, func.count()).select_from(lines.join(runs, runs.c.id == lines.c.run_id))
+        .where(lines.c.accepted.is_(True), lines.c.net_pence > 0).group_by(runs.c.contract_id)).all())
+    claimed = dict(conn.execute(select(runs.c.contract_id, func.coalesce(func.sum(payers.c.approved_pence), 0))
+                                .select_from(payers.join(runs, runs.c.id == payers.c.run_id))
+                                .group_by(runs.c.contract_id)).all())
+    paid = dict(conn.execute(select(runs.c.contract_id, func.coalesce(func.sum(payers.c.paid_pence), 0))
+                             .select_from(payers.join(runs, runs.c.id == payers.c.run_id))
+                             .group_by(runs.c.contract_id)).all())
+    outcomes = [{"contract": c.contract_id, "project": c.project, "outcomes_achieved": int(accepted.get(c.contract_id, 0)),
+                 "claimed_pence": int(claimed.get(c.contract_id, 0)), "paid_pence": int(paid.get(c.contract_id, 0))}
+                for c in data.CONTRACTS]
+    investors = [{"investor": s.investor, "paid_in_pence": s.performance.paid_in_pence,
+                  "distributed_pence": s.performance.distributed_pence, "nav_pence": s.performance.nav_pence,
+                  "tvpi": s.performance.tvpi, "tvpi_reason": s.performance.multiples_reason,
+                  "irr": s.performance.irr, "irr_reason": s.performance.irr_reason} for s in statements]
+    outcome_cash = sum(r.balance_pence for r in balances(conn, built.last.last_day, by=("account_code",),
+                                                          filters={"account_code": "outcome_income"}))
+    return {"fund": FUND, "quarter": built.last.name, "commitments_by_source": by_source, "outcomes": outcomes,
+            "investors": investors, "outcome_income_pence": -outcome_cash, "distributions": built.distributions,
+            "mechanism_pence": built.mechanism_pence, "participants": built.participants}
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    transient=True)
+
+
+def _check_size(participants: int, quarters: int) -> None:
+    try:
+        data.check_size(participants, quarters)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="participants" if "participants" in str(exc) else "quarters") from None
+
+
+def run_demo(out: Path, *, seed: int = 2026, participants: int = data.BASE_PARTICIPANTS, quarters: int = 8) -> dict:
+    """``fuel demo``: build on a fresh SQLite file in OUT, write everything, print the summary."""
+    import typer
+
+    _check_size(participants, quarters)
+    engine = fresh_sqlite(out / "demo.db")
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Building the fund", total=steps(quarters))
+            built = build_fund(engine, participants, quarters, seed,
+                               lambda what: progress.update(task, advance=1, description=f"Built {what}"))
+            task = progress.add_task("Writing statements", total=output_steps(engine, built))
+            summary = write_outputs(engine, built, out,
+                                    lambda what: progress.update(task, advance=1, description=f"Wrote {what}"))
+    finally:
+        engine.dispose()
+    print_summary(summary, out)
+    typer.echo(f"Files: {out.resolve()}  (start with {(out / 'investors').resolve()})")
+    return summary
+
+
+def run_generate(*, participants: int, quarters: int, seed: int, out: Path | None, db_url: str | None) -> Built:
+    """``fuel generate``: the demo's shape at any size on a new SQLite file or an empty database."""
+    import time
+
+    import typer
+
+    from models.ledger_store import entries_t, trial_balance, verify
+
+    _check_size(participants, quarters)
+    if out is not None:
+        engine = fresh_sqlite(out)
+        where = str(out)
+    else:
+        engine = make_engine(db_url)
+        migrate(engine)
+        with reading(engine) as conn:
+            if conn.execute(select(func.count()).select_from(entries_t)).scalar_one():
+                raise ValidationError("the database already holds entries: give --out NEW.db or an empty --db",
+                                      field="db")
+        where = engine.url.render_as_string(hide_password=True)
+    started = time.perf_counter()
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Generating", total=steps(quarters))
+            built = build_fund(engine, participants, quarters, seed,
+                               lambda what: progress.update(task, advance=1, description=f"Built {what}"))
+        with reading(engine) as conn:
+            report = verify(conn)
+            net = sum(line.net_pence for line in trial_balance(conn, built.last.last_day))
+    finally:
+        engine.dispose()
+    typer.echo(f"Generated fund lcr-blended: {participants:,} participants, {quarters} quarters "
+               f"({built.quarters[0].name}-{built.last.name}), seed {seed}: {built.outcome_rows:,} outcome events, "
+               f"{len(built.runs)} claim runs, {report.entries_checked:,} entries (hash chain "
+               f"{'verified' if report.ok else 'BROKEN'}, trial balance nets to {net}) in "
+               f"{time.perf_counter() - started:.1f} s: {where}")
+    return built
+
+
+def _money(pence: int) -> str:
+    from ledger.money import format_amount
+
+    return format_amount(pence, "GBP", separators=True)
+
+
+def print_summary(summary: dict, out: Path) -> None:
+    import typer
+
+    from reports.render import print_table
+
+    typer.echo(f"Demo fund {summary['fund']}: {summary['participants']:,} participants, statements for "
+               f"{summary['quarter']}; {summary['entries']:,} ledger entries, hash chain "
+               f"{'verified' if summary['chain_ok'] else 'BROKEN'}, trial balance nets to "
+               f"{_money(summary['trial_balance_net_pence'])}.")
+    by_source = summary["commitments_by_source"]
+    print_table([{"source": k, "committed_pence": v} for k, v in sorted(by_source.items())],
+                ["source", "committed_pence"], title="Fund size by source (commitments)",
+                footer={"source": "total", "committed_pence": sum(by_source.values())})
+    outcomes = summary["outcomes"]
+    print_table(outcomes, ["contract", "outcomes_achieved", "claimed_pence", "paid_pence"],
+                title="Outcomes achieved and outcome payments claimed (approved) and paid",
+                footer={"contract": "total", "outcomes_achieved": sum(r["outcomes_achieved"] for r in outcomes),
+                        "claimed_pence": sum(r["claimed_pence"] for r in outcomes),
+                        "paid_pence": sum(r["paid_pence"] for r in outcomes)})
+    rows = []
+    for r in summary["investors"]:
+        rows.append({"investor": r["investor"], "paid_in_pence": r["paid_in_pence"],
+                     "distributed_pence": r["distributed_pence"], "nav_pence": r["nav_pence"],
+                     "tvpi": f"{r['tvpi']:.2f}x" if r["tvpi"] is not None else f"n/a: {r['tvpi_reason']}",
+                     "irr": f"{r['irr'] * 100:.1f}%" if r["irr"] is not None else f"n/a: {r['irr_reason']}"})
+    print_table(rows, ["investor", "paid_in_pence", "distributed_pence", "nav_pence", "tvpi", "irr"],
+                title=f"Investors at {summary['quarter']} (since inception)")
+    folders = summary["folders"]
+    typer.echo("Statements: investors in " + folders["investors"] + "; councils (one per contract and payer) in "
+               + folders["councils"] + "; joint-prime partners in " + folders["partners"]
+               + "; fund manager reports in " + folders["fund-manager"] + "; ledger exports "
+               + str(out / "ledger.journal") + " (hledger) and " + str(out / "ledger.beancount") + ".")
