@@ -44,6 +44,8 @@ from ledger.money import allocate
 from ledger.pbr.claims import CAP_KINDS, PriorPaid, reduction_column, run_claim, share_column, payer_reduction_column
 from ledger.pbr.contracts import Contract, load_contract_toml
 from ledger.pbr.eligibility import validate_event_rows, validate_events, validate_participants
+from ledger.pbr.personal_data import identifying_columns
+from ledger.pbr.personal_data import refusal as personal_data_refusal
 from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
 from ledger.periods import Period
 from ledger.postings import EntryDraft, Posting
@@ -271,6 +273,9 @@ def import_participants(conn: Connection, contract_id: str, text: str, file_name
     """
     contract = get_contract(conn, contract_id)
     frame = read_csv_text(text, file_name)
+    identifying = identifying_columns(list(frame.columns))
+    if identifying:  # DESIGN.md section 8: pseudonymous ids only (ledger/pbr/personal_data.py)
+        raise _rejected(file_name, "participant register", [(0, personal_data_refusal(file_name, identifying[0]))])
     try:
         checked = validate_participants(frame, file_name)
     except ImportRejected as exc:
