@@ -72,7 +72,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=500_000, help="two postings each (default: 1,000,000 postings)")
     parser.add_argument("--batch", type=int, default=10_000)
-    parser.add_argument("--hledger-entries", type=int, default=100_000,
+    parser.add_argument("--hledger-entries", type=int, default=50_000,
                         help="entries exported for hledger (0 = all); hledger needs minutes for 1,000,000 postings")
     parser.add_argument("--beancount-entries", type=int, default=20_000)
     args = parser.parse_args()
