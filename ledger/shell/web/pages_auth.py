@@ -1,0 +1,97 @@
+"""Signing in (with an API token, or a username and password), out, and the home redirect."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from ledger.shell.api.access import AUD, COM, FM, INV
+from ledger.shell.web.access import COOKIE, current_principal, viewer
+from ledger.shell.web.forms import read_form
+from ledger.shell.web.render import page
+from models.api_store import Principal
+
+pages = APIRouter()
+Viewer = Annotated[Principal, Depends(viewer)]
+
+
+def home_of(base: str, principal: Principal) -> str:
+    if principal.role == FM:
+        return f"{base}/funds/{principal.scope}"
+    if principal.role == INV:
+        return f"{base}/investors/{principal.scope}"
+    if principal.role == COM:
+        return f"{base}/contracts"
+    return f"{base}/funds"
+
+
+def _safe_next(base: str, target: str | None) -> str | None:
+    """Only a path inside the pages (never another site) may be the place to go after login."""
+    if target and target.startswith(base + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@pages.get("/", include_in_schema=False)
+def home(request: Request, principal: Viewer) -> RedirectResponse:
+    return RedirectResponse(home_of(request.scope.get("root_path", ""), principal), status_code=303)
+
+
+@pages.get("/login")
+def login_form(request: Request, next: str | None = None):
+    principal = current_principal(request)
+    base = request.scope.get("root_path", "")
+    if principal is not None:
+        return RedirectResponse(_safe_next(base, next) or home_of(base, principal), status_code=303)
+    return page(request, "login.html.j2", next=_safe_next(base, next) or "", errors={}, values={})
+
+
+@pages.post("/login")
+async def login(request: Request):
+    from models.web_store import authenticate_password, login_with_token, start_session
+
+    form = await read_form(request)
+    base = request.scope.get("root_path", "")
+    method = form.get("method", "password")
+    engine = request.app.state.engine
+
+    def attempt():
+        with engine.begin() as conn:
+            if method == "token":
+                principal = login_with_token(conn, form.get("token", ""))
+            else:
+                principal = authenticate_password(conn, form.get("username", ""), form.get("password", ""))
+            return (principal, start_session(conn, principal)) if principal is not None else (None, None)
+
+    principal, session = await run_in_threadpool(attempt)
+    if principal is None:
+        field = "token" if method == "token" else "password"
+        message = ("That token is not valid (unknown, revoked or expired)." if method == "token"
+                   else "That username and password do not match an active user.")
+        return page(request, "login.html.j2", status_code=401, next=_safe_next(base, form.get("next")) or "",
+                    errors={field: message}, values={"username": form.get("username", ""), "method": method})
+    response = RedirectResponse(_safe_next(base, form.get("next")) or home_of(base, principal), status_code=303)
+    response.set_cookie(COOKIE, session, httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                        path=base or "/")
+    return response
+
+
+@pages.post("/logout")
+async def logout(request: Request):
+    from models.web_store import end_session
+
+    engine = request.app.state.engine
+    value = request.cookies.get(COOKIE)
+
+    def end():
+        with engine.begin() as conn:
+            end_session(conn, value)
+
+    await run_in_threadpool(end)
+    base = request.scope.get("root_path", "")
+    response = RedirectResponse(f"{base}/login", status_code=303)
+    response.delete_cookie(COOKIE, path=base or "/")
+    return response

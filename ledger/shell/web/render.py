@@ -1,0 +1,66 @@
+"""The pages' jinja2 environment (StrictUndefined, autoescape) and the page response helper.
+
+Filters: ``money`` (integer pence -> "£1,234.56", negatives in brackets; the one formatter of
+``reports.html``), ``money_or_dash``, ``number``, ``label`` (a column name for people:
+``called_unpaid_pence`` -> "Called unpaid"), ``cell`` (a report cell: money for ``*_pence``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from reports.html import money, money_or_dash, number
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+ROLE_NAMES = {"fund_manager": "Fund manager", "investor": "Investor", "commissioner": "Council",
+              "auditor": "Auditor"}
+
+
+def label(column: str) -> str:
+    text = column.removesuffix("_pence").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def cell(column: str, value: Any, currency: str = "GBP") -> str:
+    if value is None or value == "":
+        return "\u2013"
+    if column.endswith("_pence") and isinstance(value, int) and not isinstance(value, bool):
+        return money(value, currency)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return number(value)
+    return str(value)
+
+
+@lru_cache(maxsize=1)
+def environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html", "j2"], default=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(money=money, money_or_dash=money_or_dash, number=number, label=label)
+    env.globals.update(cell=cell, role_names=ROLE_NAMES)
+    return env
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page with what every page needs: the principal, the CSRF token, the base path."""
+    from ledger.shell.web.access import COOKIE, csrf_token
+
+    principal = getattr(request.state, "principal", None)
+    session = request.cookies.get(COOKIE, "")
+    base = request.scope.get("root_path", "")
+    html = environment().get_template(template).render(
+        request_path=request.url.path, principal=principal, csrf=csrf_token(session) if session else "",
+        base=base, **context)
+    return HTMLResponse(html, status_code=status_code,
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                 "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"})
