@@ -8,6 +8,7 @@ import models.fund_tables  # noqa: F401  (fund reference data, migration 0002)
 import models.pbr_tables  # noqa: F401  (payment by results, migration 0003)
 import models.api_tables  # noqa: F401  (web API tokens and idempotency, migration 0005)
 import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project pipeline, migration 0007)
+import models.web_tables  # noqa: F401  (web pages' users and sessions, migration 0008)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")

@@ -29,6 +29,7 @@ ERRORS: dict[int, str] = {
     404: "Not found, or outside the token's scope (the two are not told apart).",
     409: "Conflict: idempotency key reused for another request, entry already reversed, period closed.",
     422: "The request is invalid (a float amount, a missing field, a rule of the ledger); `errors` lists each problem.",
+    429: "Too many failed logins from this address; wait `Retry-After` seconds.",
 }
 
 
@@ -57,6 +58,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         routes_statements = None
     if routes_statements is not None and getattr(routes_statements, "api", None) is not None:
         app.include_router(routes_statements.api)
+    from ledger.shell.web import mount_pages  # the web pages under /ui (docs/pages.md)
+
+    mount_pages(app, engine, settings)
     check_registry(app)
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app
