@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine, select
 
 from ledger.errors import InvariantBroken, NotFound
+from ledger.shell.api.login_limit import note_failed_login, refuse_if_limited
 from ledger.shell.api.problems import ApiProblem
 from models.api_store import Principal, authenticate
 
@@ -156,8 +157,11 @@ def authorise(request: Request, engine: EngineDep) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
+    refuse_if_limited(request)  # 429 after too many failed logins from this address
     principal = principal_of(request, engine)
     if principal is None:
+        if bearer_token(request) is not None:
+            note_failed_login(request)
         raise ApiProblem(401, "unauthenticated", "send a valid bearer token: Authorization: Bearer <token>",
                          headers={"WWW-Authenticate": "Bearer"})
     route = request.scope.get("route")

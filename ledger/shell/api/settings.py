@@ -20,6 +20,10 @@ class Settings(BaseModel):
     terms_dir: Path = Field(default=Path(__file__).resolve().parents[3] / "fixtures" / "funds",
                             description="FUEL_TERMS_DIR: folder of the funds' statement terms (*_terms.toml).")
     problem_base: str = Field(default="urn:fuel:problem:", description="Prefix of every problem `type`.")
+    login_failures_max: int = Field(default=10, ge=1, description="FUEL_API_LOGIN_FAILURES_MAX: failed logins "
+                                    "from one address within the window before it gets 429.")
+    login_window_seconds: int = Field(default=300, ge=1, description="FUEL_API_LOGIN_WINDOW_SECONDS: the window.")
+    login_clients_max: int = Field(default=10_000, ge=1, description="Addresses the failed-login limiter remembers.")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -33,6 +37,9 @@ class Settings(BaseModel):
             values["port"] = int(env["FUEL_API_PORT"])
         if env.get("FUEL_API_BODY_MAX_BYTES"):
             values["body_max_bytes"] = int(env["FUEL_API_BODY_MAX_BYTES"])
+        for name in ("login_failures_max", "login_window_seconds"):
+            if env.get(f"FUEL_API_{name.upper()}"):
+                values[name] = int(env[f"FUEL_API_{name.upper()}"])
         if env.get("FUEL_TERMS_DIR"):
             values["terms_dir"] = Path(env["FUEL_TERMS_DIR"])
         return cls(**values)
