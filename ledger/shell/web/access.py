@@ -18,7 +18,6 @@ import hashlib
 import hmac
 
 from fastapi import Request
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import InvariantBroken
@@ -77,11 +76,9 @@ class PageForbidden(Exception):
 
 def page_routes(app) -> list[tuple[str, str]]:
     """(METHOD, path) of every page the pages app serves."""
-    found = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            found.extend((m, route.path) for m in sorted(route.methods - {"HEAD", "OPTIONS"}))
-    return found
+    from ledger.shell.api.access import api_routes
+
+    return api_routes(app)  # the API's own walker (it follows included routers)
 
 
 def check_page_registry(app) -> None:
