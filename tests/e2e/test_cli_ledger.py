@@ -146,18 +146,3 @@ def test_beancount_accepts_the_export(fuel, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
     text = (tmp_path / "fuel.beancount").read_text()
     assert "Assets:Cash  99.99 GBP" in text and "Equity:ContributedCapital  -99.99 GBP" in text
-
-
-def test_demo_builds_the_example_fund_from_nothing(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", "demo", "--out", str(tmp_path / "out")],
-                            cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # no warnings either
-    assert "hash chain verified" in result.stdout
-    out = tmp_path / "out"
-    for name in ("trial_balance.csv", "trial_balance.json", "sources_uses_by_source.csv", "restrictions.csv",
-                 "cash_by_source.csv", "ledger.journal", "ledger.beancount"):
-        assert (out / name).stat().st_size > 0, name
-    rows = json.loads((out / "trial_balance.json").read_text())["rows"]
-    assert sum(row["net_pence"] for row in rows) == 0
-    assert any(row["account"] == "outcome_income" for row in rows)
