@@ -9,6 +9,7 @@ which reports them in the same form. Columns are documented in ``docs/fund-flows
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass
 from typing import Mapping
@@ -69,7 +70,12 @@ def problem(row: int | None, column: str | None, text: str) -> str:
 def read_flows_csv(text: str) -> pd.DataFrame:
     """Read every cell as text (no type guessing: "1234.5" must not become a float)."""
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    # the header as written: pandas renames a repeated column ("amount.1"), which would hide it
+    header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff").splitlines()[0])))
+    if len(header) == len(frame.columns):
+        frame.columns = [str(c).strip().lower() for c in header]
+    else:
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame.apply(lambda column: column.str.strip())
 
 
@@ -84,8 +90,8 @@ def parse_flows(frame: pd.DataFrame, books: Mapping[str, FundBook]) -> tuple[lis
     for column in columns:
         if column not in ALL_COLUMNS:
             problems.append(problem(None, column, f"unknown column (known: {', '.join(ALL_COLUMNS)})"))
-    if len(set(columns)) != len(columns):
-        problems.append(problem(None, None, "a column name appears twice"))
+    for column in sorted({c for c in columns if columns.count(c) > 1}):
+        problems.append(problem(None, column, "appears more than once in the header"))
     if problems:
         return [], problems
     if frame.empty:

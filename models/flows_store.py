@@ -387,6 +387,9 @@ def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str
     Any problem anywhere raises :class:`ImportRejected` listing every bad row, and nothing is
     written. Rows whose key is already posted with the same content are skipped.
     """
+    if not text.strip():
+        raise ImportRejected(f"{source_name}: the file is empty; nothing was written",
+                             ["a flows file needs a header row and at least one row"])
     try:
         frame = read_flows_csv(text)
     except Exception as exc:  # pandas' parser errors have no common user-facing base

@@ -40,6 +40,7 @@ from ledger.money import (
     to_decimal,
 )
 from ledger.periods import parse_date
+from ledger.postings import AMOUNT_MAX_PENCE
 
 #: Ids of outcomes, payers and versions: they become column names and statement keys.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -361,6 +362,10 @@ class _Reader:
             shown_path = path
         if pence < 0:
             self.problem(shown_path, f"must not be negative, got {format_amount(pence, self.currency)}")
+            return None
+        if pence > AMOUNT_MAX_PENCE:  # the ledger's limit: larger sums would overflow 64-bit columns
+            self.problem(shown_path, f"{format_amount(pence, self.currency)} is larger than the limit of "
+                                     f"{format_amount(AMOUNT_MAX_PENCE, self.currency)}")
             return None
         return pence
 
