@@ -46,7 +46,7 @@ def login_form(request: Request, next: str | None = None):
     base = request.scope.get("root_path", "")
     if principal is not None:
         return RedirectResponse(_safe_next(base, next) or home_of(base, principal), status_code=303)
-    return page(request, "login.html.j2", next=_safe_next(base, next) or "", errors={}, values={})
+    return page(request, "login.html.j2", title="Sign in to Fuel", next=_safe_next(base, next) or "", errors={}, values={})
 
 
 @pages.post("/login")
@@ -71,7 +71,7 @@ async def login(request: Request):
         field = "token" if method == "token" else "password"
         message = ("That token is not valid (unknown, revoked or expired)." if method == "token"
                    else "That username and password do not match an active user.")
-        return page(request, "login.html.j2", status_code=401, next=_safe_next(base, form.get("next")) or "",
+        return page(request, "login.html.j2", title="Sign in to Fuel", status_code=401, next=_safe_next(base, form.get("next")) or "",
                     errors={field: message}, values={"username": form.get("username", ""), "method": method})
     response = RedirectResponse(_safe_next(base, form.get("next")) or home_of(base, principal), status_code=303)
     response.set_cookie(COOKIE, session, httponly=True, samesite="lax", secure=request.url.scheme == "https",

@@ -14,12 +14,31 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from reports.html import money, money_or_dash, number
+from reports import html as documents
+from reports.html import number
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 ROLE_NAMES = {"fund_manager": "Fund manager", "investor": "Investor", "commissioner": "Council",
               "auditor": "Auditor"}
+
+
+SYMBOLS = {"GBP": "\u00a3", "EUR": "\u20ac", "USD": "$"}
+
+
+def money(pence: int | None, currency: str = "GBP") -> str:
+    """Integer pence as "£1,234.56" (negatives "(£1,234.56)"); the digits come from the one
+    formatter of the rendered documents, ``reports.html.money``. Another currency without a
+    symbol shows its code: "1,234.56 CHF"."""
+    text = documents.money(pence, currency)
+    negative = text.startswith("(")
+    digits = text.strip("()")
+    shown = SYMBOLS[currency] + digits if currency in SYMBOLS else f"{digits} {currency}"
+    return f"({shown})" if negative else shown
+
+
+def money_or_dash(pence: int | None, currency: str = "GBP") -> str:
+    return "\u2013" if pence is None else money(pence, currency)
 
 
 def label(column: str) -> str:
