@@ -141,3 +141,16 @@ def test_statements_zip_holds_every_investors_files(shared):
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
     assert len([n for n in names if n.endswith(".csv")]) == 2 and len(names) == 4
+
+
+def test_failed_logins_are_limited_like_the_api(fresh):
+    api = fresh()
+    client = api.client
+    limit = client.app.state.settings.login_failures_max
+    for _ in range(limit):
+        assert client.post("/ui/login", data={"method": "token", "token": "fuel_wrong"}).status_code == 401
+    refused = client.post("/ui/login", data={"method": "token", "token": api.world.tokens["auditor"]},
+                          follow_redirects=False)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    # the same limiter as the API's bearer tokens
+    assert client.get("/me", headers={"Authorization": "Bearer fuel_wrong"}).status_code == 429

@@ -42,13 +42,26 @@ def create_pages_app(engine: Engine, settings) -> FastAPI:
 def mount_pages(app: FastAPI, engine: Engine, settings) -> None:
     """Serve the pages under ``/ui`` on the API app (a mount, so the API's route registry and
     OpenAPI schema are untouched); ``/`` redirects there."""
-    app.mount(PREFIX, create_pages_app(engine, settings))
+    from ledger.shell.api.login_limit import login_limiter
+
+    pages = create_pages_app(engine, settings)
+    app.state.settings = settings
+    # One failed-login limiter for the API's bearer tokens and the pages' login form.
+    pages.state.login_limiter = login_limiter(_StateOnly(app))
+    app.mount(PREFIX, pages)
 
     async def root(request: Request) -> RedirectResponse:
         return RedirectResponse(PREFIX + "/", status_code=303)
 
     # A plain Starlette route: not an API operation, so not in the API's registry or schema.
     app.router.add_route("/", root, methods=["GET"], include_in_schema=False)
+
+
+class _StateOnly:
+    """What ``login_limiter`` reads from a request: ``.app.state``."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
 
 
 def _error_page(request: Request, status: int, detail: str) -> HTMLResponse:
@@ -59,7 +72,7 @@ def _error_page(request: Request, status: int, detail: str) -> HTMLResponse:
 
 
 def _install_errors(pages: FastAPI) -> None:
-    from ledger.shell.api.problems import status_of
+    from ledger.shell.api.problems import ApiProblem, status_of
 
     @pages.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
@@ -67,6 +80,12 @@ def _install_errors(pages: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{request.scope.get('root_path', '')}/login?next={quote(target)}", status_code=303)
         return _error_page(request, 401, "Your session has ended. Sign in again.")
+
+    @pages.exception_handler(ApiProblem)
+    async def refused(request: Request, exc: ApiProblem):
+        response = _error_page(request, exc.status, exc.detail)
+        response.headers.update(exc.headers or {})
+        return response
 
     @pages.exception_handler(PageForbidden)
     async def forbidden(request: Request, exc: PageForbidden):

@@ -53,6 +53,9 @@ def login_form(request: Request, next: str | None = None):
 async def login(request: Request):
     from models.web_store import authenticate_password, login_with_token, start_session
 
+    from ledger.shell.api.login_limit import note_failed_login, note_successful_login, refuse_if_limited
+
+    refuse_if_limited(request)  # the API's limit: 429 after too many failed logins from this address
     form = await read_form(request)
     base = request.scope.get("root_path", "")
     method = form.get("method", "password")
@@ -68,11 +71,13 @@ async def login(request: Request):
 
     principal, session = await run_in_threadpool(attempt)
     if principal is None:
+        note_failed_login(request)
         field = "token" if method == "token" else "password"
         message = ("That token is not valid (unknown, revoked or expired)." if method == "token"
                    else "That username and password do not match an active user.")
         return page(request, "login.html.j2", title="Sign in to Fuel", status_code=401, next=_safe_next(base, form.get("next")) or "",
                     errors={field: message}, values={"username": form.get("username", ""), "method": method})
+    note_successful_login(request)
     response = RedirectResponse(_safe_next(base, form.get("next")) or home_of(base, principal), status_code=303)
     response.set_cookie(COOKIE, session, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                         path=base or "/")
