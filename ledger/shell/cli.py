@@ -1,16 +1,14 @@
 """The ``fuel`` command: a thin layer that parses arguments, calls one service, prints.
 
 User mistakes (every ``FuelError``) print one clear line on stderr and exit with status 1;
-they never show a traceback.
+they never show a traceback. The app and shared helpers live in ``cli_common``; this module
+holds the ledger-core commands and imports every other command module to register it.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,72 +17,24 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import Period, parse_date
-
-app = typer.Typer(
-    name="fuel",
-    help="Fuel: a social investment fund and outcomes-tracking ledger.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from ledger.shell.cli_common import (  # noqa: F401  (re-exported for callers of ledger.shell.cli)
+    DEFAULT_CHART,
+    FIXTURES,
+    REPO_ROOT,
+    AsOfOption,
+    CsvFlag,
+    DbOption,
+    JsonFlag,
+    UserOption,
+    app,
+    as_of_date,
+    current_user,
+    engine,
+    load_structured,
+    output_format,
+    read_text,
+    state,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT / "fixtures"
-DEFAULT_CHART = FIXTURES / "charts" / "social_investment_fund.toml"
-
-DbOption = Annotated[
-    Optional[str],
-    typer.Option("--db", help="Database URL (default: $FUEL_DATABASE_URL, else sqlite:///fuel.db).", show_default=False),
-]
-CsvFlag = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
-AsOfOption = Annotated[
-    Optional[str], typer.Option("--as-of", help="Effective date, YYYY-MM-DD, inclusive (default: today).")
-]
-UserOption = Annotated[
-    Optional[str], typer.Option("--user", help="Who is recording this (default: $FUEL_USER or your login).")
-]
-
-
-class State:
-    db_url: str | None = None
-
-
-state = State()
-
-
-@app.callback()
-def _main(db: DbOption = None) -> None:
-    """Fuel keeps a double-entry ledger of blended social investment money."""
-    state.db_url = db
-
-
-def engine():
-    from models.db import is_initialised, make_engine
-
-    eng = make_engine(state.db_url)
-    if not is_initialised(eng):
-        raise FuelError(f"database {eng.url.render_as_string(hide_password=True)} is not set up: run `fuel init` first")
-    return eng
-
-
-def current_user(user: str | None) -> str:
-    if user:
-        return user
-    try:
-        return os.environ.get("FUEL_USER") or getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "fuel"
-
-
-def output_format(as_csv: bool, as_json: bool) -> str:
-    if as_csv and as_json:
-        raise ValidationError("choose one of --csv or --json")
-    return "csv" if as_csv else "json" if as_json else "table"
-
-
-def as_of_date(value: str | None) -> date:
-    return parse_date(value, "--as-of") if value else date.today()
 
 
 # ---------------------------------------------------------------------------- ledger core
@@ -302,34 +252,6 @@ def generate(
     from ledger.shell.demo import run_generate
 
     run_generate(participants=participants, quarters=quarters, seed=seed, out=out, db_url=state.db_url)
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FuelError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise FuelError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-
-
-def load_structured(path: Path):
-    text = read_text(path)
-    try:
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        return json.loads(text, parse_float=_refuse_float)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FuelError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {exc}") from None
-
-
-def _refuse_float(text: str):
-    raise ValidationError(
-        f"amount {text} is a floating-point number; give amount_pence as an integer or amount as text like \"{text}\""
-    )
 
 
 # Run as `python -m ledger.shell.cli`, this file is __main__: it skips these imports and the

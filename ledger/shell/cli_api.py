@@ -10,21 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.shell.cli import JsonFlag, UserOption, app, current_user, engine, state
+from ledger.shell.cli_common import JsonFlag, UserOption, app, current_user, engine, state
 
 tokens_app = typer.Typer(help="API bearer tokens: create (printed once), list, revoke.", no_args_is_help=True)
-
-
-def _apps() -> list[typer.Typer]:
-    """The ``fuel`` app, and the one in ``__main__`` under ``python -m ledger.shell.cli``."""
-    import sys
-
-    from ledger.shell import cli as cli_module
-
-    main_module = sys.modules.get("__main__")
-    main_app = getattr(main_module, "app", None)
-    same_file = getattr(main_module, "__file__", None) == cli_module.__file__
-    return [app] + ([main_app] if same_file and main_app is not None and main_app is not app else [])
 
 
 @tokens_app.command("create")
@@ -114,6 +102,5 @@ def asgi_app():
     return create_app(make_engine(settings.database_url), settings)
 
 
-for _target in _apps():
-    _target.add_typer(tokens_app, name="tokens")
-    _target.command("serve")(serve)
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(serve)

@@ -19,7 +19,7 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import parse_date
-from ledger.shell.cli import (
+from ledger.shell.cli_common import (
     AsOfOption,
     CsvFlag,
     JsonFlag,

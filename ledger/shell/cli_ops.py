@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.shell.cli import DbOption, JsonFlag, app, engine, state
+from ledger.shell.cli_common import DbOption, JsonFlag, app, engine, state
 from ledger.shell.cli_pbr import ContractOption, participants_app
 
 

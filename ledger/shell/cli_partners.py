@@ -15,7 +15,7 @@ import typer
 
 from ledger.errors import ValidationError
 from ledger.periods import parse_date
-from ledger.shell.cli import AsOfOption, CsvFlag, JsonFlag, UserOption, app, as_of_date, current_user, engine, output_format
+from ledger.shell.cli_common import AsOfOption, CsvFlag, JsonFlag, UserOption, app, as_of_date, current_user, engine, output_format
 from ledger.shell.cli_flows import projects_app, report_app
 from ledger.shell.cli_pbr import ContractOption, DateOption, PeriodOption, _day, claims_app
 

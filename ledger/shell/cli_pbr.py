@@ -18,7 +18,7 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import parse_date
-from ledger.shell.cli import FIXTURES, JsonFlag, UserOption, app, current_user, engine, read_text
+from ledger.shell.cli_common import FIXTURES, JsonFlag, UserOption, app, current_user, engine, read_text
 
 contracts_app = typer.Typer(help="Outcomes contracts: load a contract file, show it, build one from INDIGO data.",
                             no_args_is_help=True)

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 import typer
 
 from ledger.errors import ValidationError
-from ledger.shell.cli import AsOfOption, CsvFlag, JsonFlag, as_of_date, engine, output_format, read_text
+from ledger.shell.cli_common import AsOfOption, CsvFlag, JsonFlag, as_of_date, engine, output_format, read_text
 from ledger.shell.cli_flows import report_app
 from ledger.shell.cli_pbr import ContractOption, PeriodOption, claims_app
 

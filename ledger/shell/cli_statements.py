@@ -12,7 +12,7 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import Period, parse_date
-from ledger.shell.cli import FIXTURES, app, current_user, engine
+from ledger.shell.cli_common import FIXTURES, app, current_user, engine
 
 
 def _resolve_fund(conn, fund):

@@ -10,8 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.shell.cli import JsonFlag, UserOption, app, current_user, engine
-from ledger.shell.cli_api import _apps
+from ledger.shell.cli_common import JsonFlag, UserOption, app, current_user, engine
 
 users_app = typer.Typer(help="Web page users (username and password): create, list, disable.",
                         no_args_is_help=True)
@@ -72,5 +71,4 @@ def users_disable(username: Annotated[str, typer.Argument(help="The user to disa
     typer.echo(f"user {username}: {status}")
 
 
-for _target in _apps():
-    _target.add_typer(users_app, name="users")
+app.add_typer(users_app, name="users")
