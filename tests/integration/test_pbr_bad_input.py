@@ -24,7 +24,7 @@ CASES = [
      'like "0.1" to keep them exact'),
     ("contract_misspelt_field.toml",
      "contract_misspelt_field.toml: providor: unknown field (known: caps, claim_deadline, currency, end, "
-     "exclusive_groups, fund, id, mechanisms, name, outcomes, payers, project, provider, rate_cards, "
+     "exclusive_groups, fund, id, mechanisms, name, outcomes, partners, payers, prime, project, provider, rate_cards, "
      "referral_window, rounding, start)"),
     ("contract_not_toml.toml",
      "contract_not_toml.toml: not valid TOML: Expected newline or end of document after a statement "

@@ -258,7 +258,7 @@ BAD_CASES = [
         "misspelt field",
         ('project = "PRJ-1"', 'project = "PRJ-1"\nprovidor = "x"'),
         "contract.toml: providor: unknown field (known: caps, claim_deadline, currency, end, exclusive_groups, fund, id, "
-        "mechanisms, name, outcomes, payers, project, provider, rate_cards, referral_window, rounding, start)",
+        "mechanisms, name, outcomes, partners, payers, prime, project, provider, rate_cards, referral_window, rounding, start)",
     ),
     (
         "negative count cap",
