@@ -31,9 +31,13 @@ def spreadsheet_safe(value: object) -> object:
 def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # Python 3.11's csv quotes "\n" but not a bare "\r" inside a cell, which would split the
+    # row in a spreadsheet: a row holding one is written with every cell quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else spreadsheet_safe(row.get(c)) for c in columns])
+        cells = ["" if row.get(c) is None else spreadsheet_safe(row.get(c)) for c in columns]
+        (quoted if any(isinstance(cell, str) and "\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 
