@@ -32,6 +32,7 @@ import io
 import json
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
@@ -882,7 +883,9 @@ def sample_status(conn: Connection, contract_id: str, period: str) -> dict:
         "sampled_lines": json.loads(row["sampled_lines"]),
         "invalid_lines": json.loads(row["invalid_lines"]) if row["invalid_lines"] else None,
         "method": row["method"], "error_rate": row["error_rate"],
-        "error_rate_percent": f"{float(rate * 100):.4f}" if rate is not None else None,
+        # Exact: the rate is a Fraction; shown to 4 places, rounded half-up, never via a float.
+        "error_rate_percent": str((Decimal(rate.numerator * 100) / Decimal(rate.denominator)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP)) if rate is not None else None,
         "sampled_value_pence": row["sampled_value_pence"], "invalid_value_pence": row["invalid_value_pence"],
         "recovery_pence": row["recovery_pence"], "recovered_pence": int(taken),
         "outstanding_pence": (int(row["recovery_pence"]) - int(taken)) if row["recovery_pence"] is not None else None,
