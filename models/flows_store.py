@@ -45,6 +45,7 @@ from models.ledger_store import (
     check_open,
     closed_through,
     entries_t,
+    key_in,
     lock_chain,
     post_entries,
     postings_t,
@@ -306,7 +307,7 @@ def _stored_events(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         query = select(entries_t.c.idempotency_key, entries_t.c.id, entries_t.c.event_data).where(
-            entries_t.c.idempotency_key.in_(chunk)
+            key_in(conn, entries_t.c.idempotency_key, chunk)
         )
         for key, entry_id, data in conn.execute(query):
             found[key] = (entry_id, json.loads(data))
