@@ -55,12 +55,14 @@ class PostingRow(SQLModel, table=True):
     account_code: str = Field(max_length=64)
     amount_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
-    fund: str | None = Field(default=None, max_length=64, index=True)
-    source: str | None = Field(default=None, max_length=32, index=True)
-    tranche: str | None = Field(default=None, max_length=64, index=True)
-    restriction: str | None = Field(default=None, max_length=64, index=True)
-    project: str | None = Field(default=None, max_length=64, index=True)
-    counterparty: str | None = Field(default=None, max_length=64, index=True)
+    # No index per dimension: reads filter by account and date, then group by these, and every
+    # extra index slows each insert (migration 0009).
+    fund: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=32)
+    tranche: str | None = Field(default=None, max_length=64)
+    restriction: str | None = Field(default=None, max_length=64)
+    project: str | None = Field(default=None, max_length=64)
+    counterparty: str | None = Field(default=None, max_length=64)
 
 
 class PeriodCloseRow(SQLModel, table=True):

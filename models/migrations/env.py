@@ -2,15 +2,9 @@
 
 from alembic import context
 
-from models.tables import SQLModel  # noqa: F401  (registers the tables)
-import models.tables  # noqa: F401
-import models.fund_tables  # noqa: F401  (fund reference data, migration 0002)
-import models.pbr_tables  # noqa: F401  (payment by results, migration 0003)
-import models.api_tables  # noqa: F401  (web API tokens and idempotency, migration 0005)
-import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project pipeline, migration 0007)
-import models.web_tables  # noqa: F401  (web pages' users and sessions, migration 0008)
+from models.all_tables import metadata
 
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only for `alembic` run by hand
     from models.db import make_engine

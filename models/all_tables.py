@@ -1,0 +1,12 @@
+"""Every table module, imported once so ``SQLModel.metadata`` holds the whole schema (alembic's
+environment and the test that migrations and models agree both read it from here)."""
+
+from models.tables import SQLModel
+import models.fund_tables  # noqa: F401  (fund reference data, migration 0002)
+import models.pbr_tables  # noqa: F401  (payment by results, migration 0003)
+import models.api_tables  # noqa: F401  (web API tokens and idempotency, migration 0005)
+import models.statements_tables  # noqa: F401  (distribution lines, migration 0006)
+import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project pipeline, migration 0007)
+import models.web_tables  # noqa: F401  (web pages' users and sessions, migration 0008)
+
+metadata = SQLModel.metadata
