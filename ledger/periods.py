@@ -44,7 +44,10 @@ class Period:
         match = _QUARTER.match(text.strip()) if isinstance(text, str) else None
         if not match:
             raise ValidationError(f"period {text!r} is not a quarter like 2026Q3", field="period")
-        return cls.quarter(int(match.group(1)), int(match.group(2)))
+        year = int(match.group(1))
+        if not 1 <= year <= 9998:  # the quarter's end (the next 1 January) must be a date too
+            raise ValidationError(f"period {text!r}: the year must be 0001 to 9998", field="period")
+        return cls.quarter(year, int(match.group(2)))
 
     @classmethod
     def containing(cls, day: date) -> "Period":

@@ -24,13 +24,17 @@ from models.ledger_store import utc_now
 tokens_t = ApiTokenRow.__table__
 idempotency_t = IdempotencyRow.__table__
 
-#: The four roles (docs/api.md) and what their scope names.
+#: The roles (docs/api.md) and what their scope names. A delivery partner's scope is
+#: ``<contract id>/<partner id>`` (partner ids are unique only within a contract; ids never hold "/").
 ROLES: dict[str, str | None] = {
     "fund_manager": "fund",
     "investor": "investor",
     "commissioner": "payer",
     "auditor": None,
+    "partner": "partner",
 }
+#: The scope column's width (migrations 0005 and 0008).
+SCOPE_MAX_CHARS = 64
 TOKEN_PREFIX = "fuel_"
 TOKEN_BYTES = 32
 TOKEN_MAX_CHARS = 200
@@ -48,6 +52,13 @@ class Principal:
     name: str
     role: str
     scope: str | None
+
+    @property
+    def partner(self) -> tuple[str, str] | None:
+        """(contract id, partner id) of a delivery partner's principal; None for other roles."""
+        if self.role != "partner" or not self.scope:
+            return None
+        return split_partner_scope(self.scope)
 
     @property
     def key(self) -> str:
@@ -76,6 +87,31 @@ class TokenInfo:
                 "active": self.revoked_at is None and (self.expires_at is None or self.expires_at > utc_now())}
 
 
+def split_partner_scope(scope: str) -> tuple[str, str]:
+    """``"lcr-joint-prime/sefton-carers"`` -> ``("lcr-joint-prime", "sefton-carers")``."""
+    contract_id, sep, partner_id = scope.partition("/")
+    if not sep or not contract_id or not partner_id or "/" in partner_id:
+        raise ValidationError(f"a partner scope is <contract id>/<partner id>, e.g. lcr-joint-prime/sefton-carers; "
+                              f"got {scope!r}", field="scope")
+    return contract_id, partner_id
+
+
+def _check_partner_scope(conn: Connection, scope: str) -> None:
+    from models.pbr_store import get_contract
+
+    contract_id, partner_id = split_partner_scope(scope)
+    try:
+        contract = get_contract(conn, contract_id)
+    except NotFound as exc:
+        raise NotFound(f"scope {scope!r}: {exc.message}", field="scope") from None
+    if not contract.partners:
+        raise ValidationError(f"scope {scope!r}: contract {contract_id} has no delivery partners ([[partners]] in "
+                              "its file)", field="scope")
+    if partner_id not in contract.partner_ids:
+        raise NotFound(f"scope {scope!r}: contract {contract_id} has no partner {partner_id!r} (partners: "
+                       f"{', '.join(contract.partner_ids)})", field="scope")
+
+
 def _check_scope(conn: Connection, role: str, scope: str | None) -> None:
     from models.fund_tables import FundRow, PartyRow
 
@@ -87,7 +123,14 @@ def _check_scope(conn: Connection, role: str, scope: str | None) -> None:
             raise ValidationError("an auditor token reads everything: give no scope", field="scope")
         return
     if not scope:
-        raise ValidationError(f"a {role} token needs a scope: the {needs} id it may see", field="scope")
+        what = "<contract id>/<partner id>" if needs == "partner" else f"the {needs} id it may see"
+        raise ValidationError(f"a {role} token needs a scope: {what}", field="scope")
+    if len(scope) > SCOPE_MAX_CHARS:
+        raise ValidationError(f"scope {scope!r} is {len(scope)} characters; at most {SCOPE_MAX_CHARS} are kept",
+                              field="scope")
+    if needs == "partner":
+        _check_partner_scope(conn, scope)
+        return
     if needs == "fund":
         if conn.execute(select(FundRow.__table__.c.id).where(FundRow.__table__.c.id == scope)).first() is None:
             # A fund manager's token may be made before the fund is set up: the fund id is all it needs.

@@ -357,3 +357,25 @@ def list_partners(conn: Connection, contract_id: str) -> list[dict]:
         .group_by(participants_t.c.partner_id)
     ).all())  # fmt: skip
     return [{**p.as_dict(), "participants": int(counts.get(p.partner_id, 0))} for p in contract.partners]
+
+
+def partner_periods(conn: Connection, contract_id: str, partner_id: str) -> list[dict]:
+    """The periods passed through to one partner, oldest first, with its total, paid and
+    outstanding for each (the rows its statements are built from; only this partner's)."""
+    contract = _joint_prime(conn, contract_id)
+    contract.partner(partner_id)  # raises NotFound naming the partners
+    rows = conn.execute(
+        select(passthroughs_t.c.period, passthroughs_t.c.effective_date, amounts_t.c.share_pence,
+               amounts_t.c.fees_pence, amounts_t.c.paid_pence, amounts_t.c.paid_on)
+        .select_from(amounts_t.join(passthroughs_t, passthroughs_t.c.id == amounts_t.c.passthrough_id))
+        .where(passthroughs_t.c.contract_id == contract_id, amounts_t.c.partner_id == partner_id)
+        .order_by(passthroughs_t.c.run_id)
+    ).mappings().all()  # fmt: skip
+    out = []
+    for r in rows:
+        total = int(r["share_pence"]) + int(r["fees_pence"])
+        out.append({"period": r["period"], "passed_through_on": _iso(r["effective_date"])[:10],
+                    "share_pence": int(r["share_pence"]), "fees_pence": int(r["fees_pence"]), "total_pence": total,
+                    "paid_pence": r["paid_pence"], "paid_on": _iso(r["paid_on"])[:10] if r["paid_on"] else None,
+                    "outstanding_pence": total - int(r["paid_pence"] or 0)})  # fmt: skip
+    return out

@@ -10,7 +10,10 @@ from typing import Callable
 
 from tests.api.world import (
     DATA,
+    JOINT_CONTRACT,
     OPEN,
+    OTHER_JOINT_CONTRACT,
+    OTHER_PARTNER,
     OTHER_CONTRACT,
     OTHER_FUND,
     OTHER_INVESTOR,
@@ -18,13 +21,14 @@ from tests.api.world import (
     OWN_CONTRACT,
     OWN_FUND,
     OWN_INVESTOR,
+    OWN_PARTNER,
     OWN_PAYER,
     PAID,
     contract_text,
     SETUP,
 )
 
-FM, INV, COM, AUD = "fund_manager", "investor", "commissioner", "auditor"
+FM, INV, COM, AUD, PTR = "fund_manager", "investor", "commissioner", "auditor", "partner"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,22 @@ def _run(period: str, *steps: str) -> Callable:
                     pbr_store.invoice(conn, contract, period, "INV-2", "test")
 
     return prepare
+
+
+def _p(suffix: str = "") -> tuple[Callable, Callable]:
+    """A partner path: own = the partner token's own partner; other = for the partner itself,
+    another partner of its contract; for everyone else, a partner of the other fund's contract."""
+    base = "/contracts/{c}/partners/{p}/statements" + suffix
+
+    def own(w, r) -> Call:
+        return Call(base.format(c=JOINT_CONTRACT, p=OWN_PARTNER))
+
+    def other(w, r) -> Call:
+        if r == PTR:
+            return Call(base.format(c=JOINT_CONTRACT, p=OTHER_PARTNER))
+        return Call(base.format(c=OTHER_JOINT_CONTRACT, p=OWN_PARTNER))
+
+    return own, other
 
 
 def _own_party(w, role) -> Call:
@@ -187,4 +207,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/contracts/{contract_id}/mechanisms"): Case(
         422, *_c("/contracts/{c}/mechanisms", {"period": PAID, "index": 0, "figures_toml": "x = 1"})),
     ("POST", "/contracts/{contract_id}/plan-vs-actual"): Case(200, *_c("/contracts/{c}/plan-vs-actual", {"csv": PLANS_CSV})),
+    ("GET", "/contracts/{contract_id}/partners"): Case(
+        200, lambda w, r: Call(f"/contracts/{JOINT_CONTRACT}/partners"),
+        lambda w, r: Call(f"/contracts/{OTHER_JOINT_CONTRACT}/partners")),
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements"): Case(200, *_p()),
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): Case(200, *_p(f"/{PAID}")),
 }

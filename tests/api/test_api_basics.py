@@ -107,8 +107,9 @@ def test_lists_show_only_the_callers_objects(shared):
     assert [f["id"] for f in c.get("/funds", headers=auth(t["fund_manager"])).json()] == ["fuel-lcr"]
     assert [f["id"] for f in c.get("/funds", headers=auth(t["investor"])).json()] == ["fuel-lcr"]
     assert sorted(f["id"] for f in c.get("/funds", headers=auth(t["auditor"])).json()) == ["fuel-lcr", "other-fund"]
-    assert [x["id"] for x in c.get("/contracts", headers=auth(t["commissioner"])).json()] == ["lcr-housing"]
-    assert [x["id"] for x in c.get("/contracts", headers=auth(t["fund_manager"])).json()] == ["lcr-housing"]
+    own = ["lcr-housing", "lcr-joint-prime"]  # the council pays for both of the fund's contracts
+    assert [x["id"] for x in c.get("/contracts", headers=auth(t["commissioner"])).json()] == own
+    assert [x["id"] for x in c.get("/contracts", headers=auth(t["fund_manager"])).json()] == own
     page = c.get("/funds/fuel-lcr/entries?limit=2", headers=auth(t["fund_manager"])).json()
     assert len(page["items"]) == 2 and page["next_after"] == page["items"][-1]["id"]
     rest = c.get(f"/funds/fuel-lcr/entries?limit=500&after={page['next_after']}", headers=auth(t["fund_manager"])).json()

@@ -20,7 +20,9 @@ from schemathesis.specs.openapi.checks import (
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 8
 PATH_VALUES = {"fund_id": "fuel-lcr", "contract_id": "lcr-housing", "investor_id": "inv-a", "party_id": "inv-a",
-               "period": "2026Q3", "quarter": "2026Q1", "entry_id": 2}
+               "period": "2026Q3", "quarter": "2026Q1", "entry_id": 2, "partner_id": "sefton-carers"}
+#: Routes under a contract's partners need the joint-prime contract.
+JOINT_PATH_VALUES = {**PATH_VALUES, "contract_id": "lcr-joint-prime"}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def test_api_conforms_to_its_schema(method, path, api_schema, fuzz_app):
               derandomize=True, database=None)
     def run(case) -> None:
         # Real objects in the path, so the generated queries and bodies reach the services.
-        for name, value in PATH_VALUES.items():
+        for name, value in (JOINT_PATH_VALUES if "/partners" in path else PATH_VALUES).items():
             if case.path_parameters and name in case.path_parameters:
                 case.path_parameters[name] = value
         headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}

@@ -3,6 +3,11 @@ run already paid and sampled, ledger entries in both funds, and a token per role
 
 "own" objects are the ones the tokens are scoped to (or belong to their fund / payer);
 "other" objects belong to another fund, investor or payer.
+
+Each fund also holds a joint-prime contract (fixtures/contracts/joint_prime_example.toml, three
+delivery partners) with its 2026Q3 claim paid and passed through, and only wirral-works paid:
+the partner token is sefton-carers on the own fund's contract; "other" partners are
+bridge-housing on the same contract and sefton-carers on the other fund's contract.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ OWN_INVESTOR, OTHER_INVESTOR = "inv-a", "inv-b"
 OWN_PAYER, OTHER_PAYER = "council", "council-b"
 OWN_CONTRACT, OTHER_CONTRACT = "lcr-housing", "other-housing"
 PAID, OPEN = "2026Q3", "2026Q4"
+JOINT_CONTRACT, OTHER_JOINT_CONTRACT = "lcr-joint-prime", "other-joint-prime"
+OWN_PARTNER, OTHER_PARTNER = "sefton-carers", "bridge-housing"
+JOINT_DATA = DATA.parent / "joint_prime"
+JOINT_FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "contracts" / "joint_prime_example.toml"
 
 SETUP = {
     OWN_FUND: {
@@ -64,6 +73,28 @@ def contract_text(contract_id: str, fund: str, payer: str) -> str:
     return text.replace('id = "council"', f'id = "{payer}"')
 
 
+def joint_contract_text(contract_id: str, fund: str, payer: str, project: str) -> str:
+    text = JOINT_FIXTURE.read_text()
+    text = text.replace('id = "lcr-joint-prime"', f'id = "{contract_id}"')
+    text = text.replace('project = "PRJ-LCR-JP"', f'project = "{project}"\nfund = "{fund}"')
+    return text.replace('id = "council"', f'id = "{payer}"')
+
+
+def _joint_prime(conn, contract: str, fund: str, payer: str, project: str) -> None:
+    """A joint-prime contract with 2026Q3 paid and passed through; only wirral-works paid."""
+    from models import partners_store, pbr_store
+
+    pbr_store.load_contract(conn, joint_contract_text(contract, fund, payer, project), f"{contract}.toml", "test")
+    pbr_store.import_participants(conn, contract, (JOINT_DATA / "participants.csv").read_text(), "p.csv", "test")
+    pbr_store.import_outcomes(conn, contract, (JOINT_DATA / "outcomes_q3.csv").read_text(), "q3.csv", "test")
+    pbr_store.run_claims(conn, contract, PAID, "test")
+    pbr_store.approve(conn, contract, PAID, date(2026, 11, 2), "test")
+    pbr_store.invoice(conn, contract, PAID, "INV-JP-1", "test")
+    pbr_store.pay(conn, contract, PAID, date(2026, 11, 2), "test")
+    partners_store.run_pass_through(conn, contract, PAID, date(2026, 11, 5), "test")
+    partners_store.pay_partners(conn, contract, PAID, date(2026, 11, 10), "test", partner="wirral-works")
+
+
 def _setup_mapping(fund: str) -> dict:
     data = SETUP[fund]
     out = dict(data)
@@ -103,11 +134,14 @@ def build(engine: Engine) -> World:
             pbr_store.pay(conn, contract, PAID, date(2026, 11, 2), "test")
             pbr_store.draw_sample(conn, contract, PAID, 3, "2026", "test")
             pbr_store.import_outcomes(conn, contract, (DATA / "outcomes_q4.csv").read_text(), "q4.csv", "test")
+        _joint_prime(conn, JOINT_CONTRACT, OWN_FUND, OWN_PAYER, "PRJ-LCR-1")
+        _joint_prime(conn, OTHER_JOINT_CONTRACT, OTHER_FUND, OTHER_PAYER, "PRJ-O-1")
         tokens = {
             "fund_manager": create_token(conn, "fm", "fund_manager", OWN_FUND)[0],
             "investor": create_token(conn, "inv", "investor", OWN_INVESTOR)[0],
             "commissioner": create_token(conn, "com", "commissioner", OWN_PAYER)[0],
             "auditor": create_token(conn, "aud", "auditor", None)[0],
+            "partner": create_token(conn, "ptr", "partner", f"{JOINT_CONTRACT}/{OWN_PARTNER}")[0],
         }
     return World(entries[OWN_FUND], entries[OTHER_FUND], tokens)
 

@@ -21,6 +21,13 @@ def test_bad_quarter_names(text):
         Period.parse(text)
 
 
+@pytest.mark.parametrize("text", ["9999Q4", "0000Q1"])
+def test_quarters_outside_the_calendar_are_refused_naming_the_field(text):
+    with pytest.raises(ValidationError, match="the year must be") as raised:
+        Period.parse(text)
+    assert raised.value.field == "period"
+
+
 @pytest.mark.parametrize("text", ["01/02/2026", "2026-13-01", "2026-2-1", "yesterday"])
 def test_only_iso_dates(text):
     with pytest.raises(ValidationError, match="YYYY-MM-DD"):

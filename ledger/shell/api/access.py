@@ -11,7 +11,11 @@ another fund, contract or investor exists:
   those it is a payer of; an auditor any;
 * ``{investor_id}``: an investor itself; a fund manager an investor committed to its fund; an
   auditor any;
-* ``{party_id}``: an investor or commissioner only itself; a fund manager and an auditor any.
+* ``{party_id}``: an investor or commissioner only itself; a fund manager and an auditor any;
+* ``{partner_id}`` (with ``{contract_id}``): a delivery partner only itself on its own contract
+  (its token's scope is ``<contract id>/<partner id>``); a fund manager the partners of its
+  fund's contracts; an auditor any. A partner token sees nothing else: every other route
+  refuses its role (403).
 
 The app refuses to start if a route has no rule (``check_registry``), and the access-matrix
 test enumerates the routes from the same table.
@@ -30,10 +34,13 @@ from ledger.shell.api.login_limit import note_failed_login, refuse_if_limited
 from ledger.shell.api.problems import ApiProblem
 from models.api_store import Principal, authenticate
 
-FM, INV, COM, AUD = "fund_manager", "investor", "commissioner", "auditor"
-ALL_ROLES = (FM, INV, COM, AUD)
+FM, INV, COM, AUD, PTR = "fund_manager", "investor", "commissioner", "auditor", "partner"
+ALL_ROLES = (FM, INV, COM, AUD, PTR)
 READ_ALL = frozenset({FM, AUD})  # fund data: the fund's manager and auditors
 ANY = frozenset(ALL_ROLES)
+#: every role but a delivery partner, which sees only its own partner statements
+PARTIES = frozenset({FM, INV, COM, AUD})
+PARTNER_READ = frozenset({FM, AUD, PTR})  # a partner's statements: not the commissioners (prime-partner terms)
 
 RULES: dict[tuple[str, str], frozenset[str]] = {
     # who am I
@@ -41,9 +48,9 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     # parties (reference data shared by every fund)
     ("GET", "/parties"): READ_ALL,
     ("POST", "/parties"): frozenset({FM}),
-    ("GET", "/parties/{party_id}"): ANY,
+    ("GET", "/parties/{party_id}"): PARTIES,
     # funds and their reference data
-    ("GET", "/funds"): ANY,
+    ("GET", "/funds"): PARTIES,
     ("POST", "/funds"): frozenset({FM}),
     ("POST", "/funds/{fund_id}/setup"): frozenset({FM}),
     ("GET", "/funds/{fund_id}"): READ_ALL,
@@ -96,6 +103,10 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/contracts/{contract_id}/claims/{period}/recheck"): frozenset({FM, COM}),
     ("POST", "/contracts/{contract_id}/mechanisms"): frozenset({FM}),
     ("POST", "/contracts/{contract_id}/plan-vs-actual"): frozenset({FM, COM, AUD}),
+    # joint-prime delivery partners (docs/joint-prime.md)
+    ("GET", "/contracts/{contract_id}/partners"): READ_ALL,
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements"): PARTNER_READ,
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): PARTNER_READ,
 }
 
 #: Routes that need no token (documentation and health).
@@ -193,6 +204,8 @@ def check_objects(engine: Engine, principal: Principal, params: dict) -> None:
             require_investor(conn, principal, params["investor_id"])
         if "party_id" in params:
             require_party(principal, params["party_id"])
+        if "partner_id" in params:
+            require_partner(principal, params.get("contract_id", ""), params["partner_id"])
 
 
 def _hidden(what: str, ident: str) -> NotFound:
@@ -230,6 +243,8 @@ def contract_visible(principal: Principal, contract) -> bool:
         return contract.fund == principal.scope
     if principal.role == COM:
         return principal.scope in contract.payer_ids
+    if principal.role == PTR:  # its own contract only (and, by RULES, only its own partner statements)
+        return principal.partner is not None and principal.partner[0] == contract.contract_id
     return False
 
 
@@ -261,3 +276,13 @@ def require_party(principal: Principal, party_id: str) -> None:
     if party_id == principal.scope:
         return
     raise _hidden("party", party_id)
+
+
+def require_partner(principal: Principal, contract_id: str, partner_id: str) -> None:
+    """A delivery partner reaches only itself on its own contract; anyone else who passed the
+    contract check may name any partner of it (the service names an unknown one)."""
+    if principal.role != PTR:
+        return
+    if principal.partner == (contract_id, partner_id):
+        return
+    raise _hidden("partner", partner_id)

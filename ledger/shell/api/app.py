@@ -34,7 +34,7 @@ ERRORS: dict[int, str] = {
 
 
 def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
-    from ledger.shell.api import routes_funds, routes_pbr
+    from ledger.shell.api import routes_funds, routes_partners, routes_pbr
 
     settings = settings or Settings.from_env()
     app = FastAPI(title="Fuel API", version="1", description=DESCRIPTION,
@@ -52,6 +52,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_funds.api)
     app.include_router(routes_funds.ledger_api)
     app.include_router(routes_pbr.api)
+    app.include_router(routes_partners.api)
     try:  # investor statements, once their service has landed
         from ledger.shell.api import routes_statements
     except ImportError:  # pragma: no cover - depends on the statements module

@@ -550,3 +550,34 @@ class DistributionOut(BaseModel):
     distributed_pence: int
     undistributed_pence: int
     lines: list[Row]
+
+
+# ---------------------------------------------------------------------------- joint-prime partners
+
+
+class PartnerOut(BaseModel):
+    """A delivery partner's subcontract terms (docs/joint-prime.md) and its registered participants."""
+
+    partner_id: str
+    name: str
+    kind: str = Field(description="share, fee or mixed.")
+    share: str | None = Field(description="Share of what the prime received for its participants, decimal text.")
+    fee_per_period_pence: int | None
+    fee_per_participant_pence: int | None
+    cap_pence: int | None
+    cap_per_period_pence: int | None
+    rounding: str | None
+    participants: int
+
+
+class PartnerPeriodOut(BaseModel):
+    """One period passed through to the partner: what it earned, was paid and is owed."""
+
+    period: str
+    passed_through_on: date
+    share_pence: int
+    fees_pence: int
+    total_pence: int
+    paid_pence: int | None = Field(description="None until the partner is paid for the period.")
+    paid_on: date | None
+    outstanding_pence: int
