@@ -9,17 +9,21 @@ from datetime import date
 from typing import Callable
 
 from tests.api.world import (
+    JOINT_CONTRACT,
     OPEN,
+    OTHER_JOINT_CONTRACT,
+    OTHER_PARTNER,
     OTHER_CONTRACT,
     OTHER_FUND,
     OTHER_INVESTOR,
     OWN_CONTRACT,
     OWN_FUND,
     OWN_INVESTOR,
+    OWN_PARTNER,
     PAID,
 )
 
-FM, INV, COM, AUD = "fund_manager", "investor", "commissioner", "auditor"
+FM, INV, COM, AUD, PTR = "fund_manager", "investor", "commissioner", "auditor", "partner"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,15 @@ def _s(suffix: str = ""):
     base = "/funds/{f}/investors/{i}/statements/" + PAID + suffix
     return ((lambda r: Call(base.format(f=OWN_FUND, i=OWN_INVESTOR))),
             (lambda r: Call(base.format(f=OWN_FUND, i=OTHER_INVESTOR))))
+
+
+def _p(suffix: str = ""):
+    """A partner page: own = the partner's own; other = for the partner, another partner of its
+    contract; for everyone else, a partner of the other fund's joint-prime contract."""
+    base = "/contracts/{c}/partners/{p}" + suffix
+    return ((lambda r: Call(base.format(c=JOINT_CONTRACT, p=OWN_PARTNER))),
+            (lambda r: Call(base.format(c=JOINT_CONTRACT, p=OTHER_PARTNER) if r == PTR
+                            else base.format(c=OTHER_JOINT_CONTRACT, p=OWN_PARTNER))))
 
 
 def _run_open(engine) -> None:
@@ -98,4 +111,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/contracts/{contract_id}/claims/{period}/approval"): Case(
         303, *_c("/contracts/{c}/claims/" + OPEN + "/approval", {"on": date(2027, 1, 20).isoformat()}),
         prepare=_run_open),
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}"): Case(200, *_p()),
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): Case(200, *_p(f"/statements/{PAID}")),
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}/download/{fmt}"): Case(
+        200, *_p(f"/statements/{PAID}/download/csv")),
 }

@@ -21,7 +21,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import InvariantBroken
-from ledger.shell.api.access import ALL_ROLES, AUD, COM, FM, INV, check_objects
+from ledger.shell.api.access import ALL_ROLES, AUD, COM, FM, INV, PTR, check_objects
 from models.api_store import Principal
 
 ANY = frozenset(ALL_ROLES)
@@ -29,6 +29,7 @@ FUND_READ = frozenset({FM, AUD})
 STATEMENT_READ = frozenset({FM, INV, AUD})
 CLAIM_READ = frozenset({FM, COM, AUD})
 CLAIM_ACT = frozenset({FM, COM})  # the same roles the API gives disputes and approval
+PARTNER_READ = frozenset({FM, AUD, PTR})  # the same roles the API gives partner statements
 
 PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): ANY,
@@ -54,6 +55,10 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/contracts/{contract_id}/claims/{period}/download/{fmt}"): CLAIM_READ,
     ("POST", "/contracts/{contract_id}/claims/{period}/disputes"): CLAIM_ACT,
     ("POST", "/contracts/{contract_id}/claims/{period}/approval"): CLAIM_ACT,
+    # delivery partner (joint-prime contracts)
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}"): PARTNER_READ,
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): PARTNER_READ,
+    ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}/download/{fmt}"): PARTNER_READ,
 }
 
 #: Pages anyone may open (signing in and out, the stylesheet and script).

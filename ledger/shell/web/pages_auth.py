@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from ledger.shell.api.access import AUD, COM, FM, INV
+from ledger.shell.api.access import AUD, COM, FM, INV, PTR
 from ledger.shell.web.access import COOKIE, current_principal, viewer
 from ledger.shell.web.forms import read_form
 from ledger.shell.web.render import page
@@ -25,6 +25,9 @@ def home_of(base: str, principal: Principal) -> str:
         return f"{base}/investors/{principal.scope}"
     if principal.role == COM:
         return f"{base}/contracts"
+    if principal.role == PTR and principal.partner is not None:
+        contract_id, partner_id = principal.partner
+        return f"{base}/contracts/{contract_id}/partners/{partner_id}"
     return f"{base}/funds"
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import FuelError, NotFound
-from ledger.shell.api.access import COM, FM, contract_visible
+from ledger.shell.api.access import AUD, COM, FM, contract_visible
 from ledger.shell.web.access import viewer
 from ledger.shell.web.forms import read_form
 from ledger.shell.web.render import page
@@ -56,7 +56,10 @@ def contract(contract_id: str, request: Request, principal: Viewer):
     with reading(request.app.state.engine) as conn:
         c = get_contract(conn, contract_id)
         runs = claim_runs(conn, [contract_id])
-    return page(request, "contract.html.j2", title=f"Contract {c.name}", c=c, runs=runs)
+    # A joint-prime contract's delivery partners and their statements: the fund manager's and
+    # auditors' business, not the council's (the subcontract is between prime and partner).
+    partners = [p.as_dict() for p in c.partners] if principal.role in (FM, AUD) else []
+    return page(request, "contract.html.j2", title=f"Contract {c.name}", c=c, runs=runs, partners=partners)
 
 
 def _claim_page(request: Request, principal: Principal, contract_id: str, period: str, errors: dict | None = None,
