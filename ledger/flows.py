@@ -330,6 +330,11 @@ EVENT_KINDS: tuple[str, ...] = tuple(EVENT_TYPES)
 
 Bucket = tuple  # (fund, currency, source, tranche, restriction)
 
+#: The only accounts a Position reads; a position is built from their postings alone.
+POSITION_ACCOUNTS: frozenset[str] = frozenset(
+    {"cash", "called_capital_receivable", *INSTRUMENT_ACCOUNTS.values(), *DISBURSED_ACCOUNTS}
+)
+
 
 class Position:
     """The running balances posting rules read: built from the ledger, then advanced draft by
@@ -350,6 +355,12 @@ class Position:
         self.receivable: dict[tuple, int] = defaultdict(int)
         self.called: dict[tuple, int] = defaultdict(int)
         self.disbursed: dict[tuple, int] = defaultdict(int)
+
+    def copy(self) -> "Position":
+        twin = Position()
+        for name in ("cash", "instruments", "receivable", "called", "disbursed"):
+            getattr(twin, name).update(getattr(self, name))
+        return twin
 
     def apply(self, draft: EntryDraft) -> None:
         """Advance the position by one entry's postings."""

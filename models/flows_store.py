@@ -8,6 +8,8 @@ Every function takes a ``Connection`` already inside a transaction; the CLI open
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,6 +23,7 @@ from ledger.flows import (
     Disbursement,
     DrawdownNotice,
     DrawdownReceived,
+    POSITION_ACCOUNTS,
     FlowEvent,
     Position,
     posting_rule,
@@ -37,11 +40,12 @@ from ledger.funds import (
     Tranche,
     unfunded_pence,
 )
-from ledger.postings import EntryDraft, Posting
+from ledger.postings import GENESIS_HASH, EntryDraft, Posting
 from models.fund_tables import CommitmentRow, FundRow, PartyRow, ProjectRow, RestrictionRow, TrancheRow
 from models.ledger_store import (
     PostResult,
     balances,
+    chain_tip,
     check_open,
     closed_through,
     entries_t,
@@ -260,23 +264,78 @@ def origin_sums(
     return [(*row[:-1], int(row[-1])) for row in conn.execute(query)]
 
 
+def _advance(position: Position, conn: Connection, after_entry_id: int, through_entry_id: int | None = None) -> None:
+    """Add to ``position`` the postings of entries after ``after_entry_id`` (through
+    ``through_entry_id``), summed in SQL by every key the position uses and by the event kind
+    of origin (a reversal counts as the kind it reverses, so a reversed event nets to zero)."""
+    e = entries_t.alias("e")
+    r = entries_t.alias("r")
+    p = postings_t
+    origin = func.coalesce(r.c.event_kind, e.c.event_kind)
+    dims = [p.c.account_code, p.c.fund, p.c.currency, p.c.source, p.c.tranche, p.c.restriction, p.c.project,
+            p.c.counterparty]
+    conditions = [p.c.entry_id > after_entry_id, p.c.account_code.in_(sorted(POSITION_ACCOUNTS))]
+    if through_entry_id is not None:
+        conditions.append(p.c.entry_id <= through_entry_id)
+    query = (
+        select(*dims, origin, func.sum(p.c.amount_pence))
+        .select_from(p.join(e, e.c.id == p.c.entry_id).outerjoin(r, r.c.id == e.c.reverses_id))
+        .where(and_(*conditions))
+        .group_by(*dims, origin)
+    )
+    for account, fund, currency, source, tranche, restriction, project, counterparty, kind, amount in conn.execute(query):
+        if amount:
+            position.add_posting(Posting(account, int(amount), currency, fund, source, tranche, restriction, project,
+                                         counterparty), event_kind=kind)
+
+
 def load_position(conn: Connection) -> Position:
-    """The running position from the ledger as it stands: balances and event sums, in SQL."""
+    """The running position from the ledger as it stands, in SQL."""
     position = Position()
-    by = ("account_code", "fund", "currency", "source", "tranche", "restriction", "project", "counterparty")
-    for row in balances(conn, END_OF_TIME, by=by):
-        account, fund, currency, source, tranche, restriction, project, counterparty = row.key
-        posting = Posting(account, row.balance_pence, currency, fund, source, tranche, restriction, project, counterparty)
-        position.add_posting(posting, event_kind="")
-    for fund, tranche, investor, amount in origin_sums(
-        conn, DrawdownNotice.kind, ["called_capital_receivable"], ("fund", "tranche", "counterparty")
-    ):
-        position.called[(fund, tranche, investor)] += amount
-    for fund, currency, project, source, tranche, restriction, amount in origin_sums(
-        conn, Disbursement.kind, DISBURSED_ACCOUNTS, ("fund", "currency", "project", "source", "tranche", "restriction")
-    ):
-        position.disbursed[(fund, currency, project, source, tranche, restriction)] += amount
+    _advance(position, conn, 0)
     return position
+
+
+class PositionCache:
+    """Each database's position as of a chain tip, kept per process and advanced by the entries
+    after it, so recording one event reads only what was posted since the last one.
+
+    Entries are append-only and immutable with increasing ids, so the position through entry N
+    never changes. The cached tip's hash is checked on every use: a database restored from a
+    backup, or a transaction that wrote the cached tip and then rolled back, shows a different
+    (or no) entry at that id, and the position is rebuilt from the whole ledger. Callers hold
+    the chain lock (``plan_events`` takes it), so no entry commits while the cache is read.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def position(self, conn: Connection) -> Position:
+        """A private copy of the position as the ledger stands, for the caller to advance."""
+        tip_id, tip_hash = chain_tip(conn)
+        with self._lock:
+            cached = self._by_engine.get(conn.engine)
+        if cached is not None and cached[:2] == (tip_id, tip_hash):
+            return cached[2].copy()
+        if cached is not None and cached[0] < tip_id and _hash_at(conn, cached[0]) == cached[1]:
+            position = cached[2].copy()
+            _advance(position, conn, cached[0], tip_id)
+        else:
+            position = Position()
+            _advance(position, conn, 0, tip_id)
+        with self._lock:
+            self._by_engine[conn.engine] = (tip_id, tip_hash, position)
+        return position.copy()
+
+
+def _hash_at(conn: Connection, entry_id: int) -> str | None:
+    if entry_id == 0:
+        return GENESIS_HASH
+    return conn.execute(select(entries_t.c.entry_hash).where(entries_t.c.id == entry_id)).scalar()
+
+
+POSITIONS = PositionCache()
 
 
 # ---------------------------------------------------------------------------- recording events
@@ -320,7 +379,7 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
     lock_chain(conn)  # the position read here must not move before the post
     stored = _stored_events(conn, [r.event.idempotency_key for r in rows])
     lock_end = closed_through(conn)
-    position = load_position(conn)
+    position = POSITIONS.position(conn)
     drafts: list[tuple[FlowRow, EntryDraft]] = []
     already: list[FlowRow] = []
     problems: list[RowProblem] = []

@@ -162,7 +162,7 @@ def post_entries(
         results.append(None)
 
     _check_links(conn, to_post)
-    last_id, last_hash = _chain_tip(conn)
+    last_id, last_hash = chain_tip(conn)
     posted = chain(to_post, last_id + 1, last_hash, recorded_at or utc_now(), recorded_by, to_post_hashes)
     _insert(conn, posted)
 
@@ -195,7 +195,8 @@ def _check_links(conn: Connection, drafts: Sequence[EntryDraft]) -> None:
             raise NotFound(f"entry {missing[0]} does not exist", field="entry_id")
 
 
-def _chain_tip(conn: Connection) -> tuple[int, str]:
+def chain_tip(conn: Connection) -> tuple[int, str]:
+    """The last entry's id and hash (0 and the genesis hash on an empty ledger)."""
     row = conn.execute(select(entries_t.c.id, entries_t.c.entry_hash).order_by(entries_t.c.id.desc()).limit(1)).first()
     return (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
 
@@ -384,7 +385,7 @@ def close_period(
             f"period {period.name} is already closed (books are closed through {previous.period})",
             field="period",
         )
-    last_id, _ = _chain_tip(conn)
+    last_id, _ = chain_tip(conn)
     closed_at = utc_now()
     close_id = conn.execute(
         closes_t.insert().values(
