@@ -17,11 +17,16 @@ tokens_app = typer.Typer(help="API bearer tokens: create (printed once), list, r
 
 @tokens_app.command("create")
 def tokens_create(
-    role: Annotated[str, typer.Option("--role", help="fund_manager, investor, commissioner or auditor.")],
+    role: Annotated[str, typer.Option("--role", help="fund_manager, investor, commissioner, auditor or partner "
+                                      "(a joint-prime contract's delivery partner).")],
     name: Annotated[str, typer.Option("--name", help="Who or what uses the token, e.g. 'council finance system'.")],
     fund: Annotated[Optional[str], typer.Option("--fund", help="Fund id (fund_manager).")] = None,
     investor: Annotated[Optional[str], typer.Option("--investor", help="Investor party id (investor).")] = None,
     payer: Annotated[Optional[str], typer.Option("--payer", help="Payer party id (commissioner).")] = None,
+    contract: Annotated[Optional[str], typer.Option("--contract", help="Joint-prime contract id (partner, with "
+                                                    "--partner).")] = None,
+    partner: Annotated[Optional[str], typer.Option("--partner", help="Delivery partner id in the contract's "
+                                                   "[[partners]] (partner, with --contract).")] = None,
     expires_days: Annotated[Optional[int], typer.Option("--expires-days", min=1, help="Days until it expires "
                                                          "(default: never).")] = None,
     user: UserOption = None,
@@ -31,13 +36,20 @@ def tokens_create(
     from ledger.errors import ValidationError
     from models.api_store import ROLES, create_token
 
-    given = {"fund": fund, "investor": investor, "payer": payer}
+    given = {"fund": fund, "investor": investor, "payer": payer, "contract": contract, "partner": partner}
     needed = ROLES.get(role)
-    extra = [f"--{k}" for k, v in given.items() if v is not None and k != needed]
+    takes = ("contract", "partner") if needed == "partner" else (needed,) if needed else ()
+    extra = [f"--{k}" for k, v in given.items() if v is not None and k not in takes]
     if extra:
-        raise ValidationError(f"a {role} token takes {'--' + needed if needed else 'no scope'}, not {', '.join(extra)}",
-                              field="scope")
-    scope = given.get(needed) if needed else None
+        wanted = " and ".join(f"--{k}" for k in takes) or "no scope"
+        raise ValidationError(f"a {role} token takes {wanted}, not {', '.join(extra)}", field="scope")
+    if needed == "partner":
+        if not contract or not partner:
+            raise ValidationError("a partner token takes --contract and --partner: the joint-prime contract and the "
+                                  "partner's id in it", field="scope")
+        scope = f"{contract}/{partner}"
+    else:
+        scope = given.get(needed) if needed else None
     expires = timedelta(days=expires_days) if expires_days else None
     with engine().begin() as conn:
         token, info = create_token(conn, name, role, scope, current_user(user), expires)

@@ -25,9 +25,10 @@ def _password(from_stdin: bool) -> str:
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Argument(help="The login name (no spaces).")],
-    role: Annotated[str, typer.Option("--role", help="fund_manager, investor, commissioner or auditor.")],
+    role: Annotated[str, typer.Option("--role", help="fund_manager, investor, commissioner, auditor or partner.")],
     scope: Annotated[Optional[str], typer.Option("--scope", help="Fund id (fund_manager), investor party id "
-                                                 "(investor) or payer party id (commissioner); none for auditor.")] = None,
+                                                 "(investor), payer party id (commissioner), or CONTRACT/PARTNER "
+                                                 "(partner, e.g. lcr-joint-prime/sefton-carers); none for auditor.")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line "
                                                  "of stdin instead of prompting.")] = False,
     user: UserOption = None,
