@@ -22,7 +22,8 @@ class ApiTokenRow(SQLModel, table=True):
     #: hex SHA-256 of the token; the token itself is never stored.
     token_sha256: str = Field(max_length=64, unique=True)
     role: str = Field(max_length=16)
-    #: fund id (fund_manager), investor party id (investor), payer party id (commissioner); none for auditor.
+    #: fund id (fund_manager), investor party id (investor), payer party id (commissioner),
+    #: "<contract id>/<partner id>" (partner); none for auditor.
     scope: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     created_by: str = Field(max_length=100)

@@ -22,7 +22,8 @@ class WebUserRow(SQLModel, table=True):
     #: "scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>"; the password itself is never stored.
     password_hash: str = Field(max_length=300)
     role: str = Field(max_length=16)
-    #: fund id (fund_manager), investor party id (investor), payer party id (commissioner); none for auditor.
+    #: fund id (fund_manager), investor party id (investor), payer party id (commissioner),
+    #: "<contract id>/<partner id>" (partner); none for auditor.
     scope: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     created_by: str = Field(max_length=100)
