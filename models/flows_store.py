@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from ledger.errors import FuelError, IdempotencyConflict, ImportRejected, NotFound, ValidationError
 from ledger.flows import (
@@ -274,9 +274,12 @@ def _advance(position: Position, conn: Connection, after_entry_id: int, through_
     origin = func.coalesce(r.c.event_kind, e.c.event_kind)
     dims = [p.c.account_code, p.c.fund, p.c.currency, p.c.source, p.c.tranche, p.c.restriction, p.c.project,
             p.c.counterparty]
-    conditions = [p.c.entry_id > after_entry_id, p.c.account_code.in_(sorted(POSITION_ACCOUNTS))]
+    # The ids are written into the SQL, not bound: a prepared statement's generic plan cannot
+    # see that "after" is near the tip, and scans the whole ledger instead of the entry_id index.
+    conditions = [p.c.entry_id > bindparam("after", after_entry_id, literal_execute=True),
+                  p.c.account_code.in_(sorted(POSITION_ACCOUNTS))]
     if through_entry_id is not None:
-        conditions.append(p.c.entry_id <= through_entry_id)
+        conditions.append(p.c.entry_id <= bindparam("through", through_entry_id, literal_execute=True))
     query = (
         select(*dims, origin, func.sum(p.c.amount_pence))
         .select_from(p.join(e, e.c.id == p.c.entry_id).outerjoin(r, r.c.id == e.c.reverses_id))
