@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from ledger.errors import FuelError, IdempotencyConflict, ImportRejected, NotFound, ValidationError
 from ledger.flows import (
@@ -41,7 +41,15 @@ from ledger.funds import (
     unfunded_pence,
 )
 from ledger.postings import GENESIS_HASH, EntryDraft, Posting
-from models.fund_tables import CommitmentRow, FundRow, PartyRow, ProjectRow, RestrictionRow, TrancheRow
+from models.fund_tables import (
+    CommitmentRow,
+    FundRow,
+    PartyRow,
+    ProjectRow,
+    ReferenceVersionRow,
+    RestrictionRow,
+    TrancheRow,
+)
 from models.ledger_store import (
     PostResult,
     balances,
@@ -62,6 +70,7 @@ tranches_t = TrancheRow.__table__
 restrictions_t = RestrictionRow.__table__
 projects_t = ProjectRow.__table__
 commitments_t = CommitmentRow.__table__
+versions_t = ReferenceVersionRow.__table__
 
 #: "As of the end of time" for balances that checks read (the ledger as it stands).
 END_OF_TIME = date(9999, 12, 30)
@@ -223,6 +232,29 @@ def load_books(conn: Connection) -> dict[str, FundBook]:
     }
 
 
+class BooksCache:
+    """Every fund's reference data, kept per process while the database's reference stamp
+    (changed by triggers on every write to those tables) stays the same."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def books(self, conn: Connection) -> dict[str, FundBook]:
+        stamp = conn.execute(select(versions_t.c.stamp).where(versions_t.c.id == 1)).scalar()
+        with self._lock:
+            cached = self._by_engine.get(conn.engine)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        books = load_books(conn)
+        with self._lock:
+            self._by_engine[conn.engine] = (stamp, books)
+        return books
+
+
+BOOKS = BooksCache()
+
+
 def book_of(conn: Connection, fund_id: str) -> FundBook:
     books = load_books(conn)
     if fund_id not in books:
@@ -274,12 +306,14 @@ def _advance(position: Position, conn: Connection, after_entry_id: int, through_
     origin = func.coalesce(r.c.event_kind, e.c.event_kind)
     dims = [p.c.account_code, p.c.fund, p.c.currency, p.c.source, p.c.tranche, p.c.restriction, p.c.project,
             p.c.counterparty]
-    # The ids are written into the SQL, not bound: a prepared statement's generic plan cannot
-    # see that "after" is near the tip, and scans the whole ledger instead of the entry_id index.
-    conditions = [p.c.entry_id > bindparam("after", after_entry_id, literal_execute=True),
-                  p.c.account_code.in_(sorted(POSITION_ACCOUNTS))]
-    if through_entry_id is not None:
-        conditions.append(p.c.entry_id <= bindparam("through", through_entry_id, literal_execute=True))
+    conditions = [p.c.account_code.in_(sorted(POSITION_ACCOUNTS))]
+    if through_entry_id is None:
+        conditions.append(p.c.entry_id > after_entry_id)
+    else:
+        # Both bounds: PostgreSQL's generic plan for a prepared statement (used once it has run
+        # five times) guesses a two-sided range is narrow and keeps to the entry_id index, where
+        # "entry_id > $1" alone looks like a third of the ledger and gets a sequential scan.
+        conditions.append(p.c.entry_id.between(after_entry_id + 1, through_entry_id))
     query = (
         select(*dims, origin, func.sum(p.c.amount_pence))
         .select_from(p.join(e, e.c.id == p.c.entry_id).outerjoin(r, r.c.id == e.c.reverses_id))
@@ -432,7 +466,7 @@ class Recorded:
 def record_event(conn: Connection, event: FlowEvent, recorded_by: str = "fuel") -> tuple[PostResult | None, bool]:
     """Record one event. Returns (result, created); a replay of the same key returns the
     original entry with created False. A refused event raises its error."""
-    plan = plan_events(conn, [FlowRow(0, event)], load_books(conn))
+    plan = plan_events(conn, [FlowRow(0, event)], BOOKS.books(conn))
     if plan.problems:
         raise plan.problems[0].error
     if plan.already:

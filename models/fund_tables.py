@@ -82,3 +82,13 @@ class CommitmentRow(SQLModel, table=True):
 
 #: Append-only reference tables (no UPDATE or DELETE, enforced by triggers).
 APPEND_ONLY_TABLES = ("commitments",)
+
+
+class ReferenceVersionRow(SQLModel, table=True):
+    """One row whose stamp the database changes on every write to the tables above (migration
+    ``0010_reference_version``), so a process may keep the reference data until it changes."""
+
+    __tablename__ = "reference_versions"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    stamp: str = Field(max_length=40)

@@ -92,9 +92,14 @@ class PostResult:
 
 
 def lock_chain(conn: Connection) -> None:
-    """Serialise chain appends. SQLite already holds its write lock (BEGIN IMMEDIATE)."""
+    """Serialise chain appends. SQLite already holds its write lock (BEGIN IMMEDIATE).
+    Taken once per transaction: PostgreSQL holds it until commit or rollback."""
     if conn.dialect.name == "postgresql":
+        transaction = conn.get_transaction()
+        if transaction is not None and conn.info.get("fuel_chain_locked_by") is transaction:
+            return
         conn.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": CHAIN_LOCK_ID})
+        conn.info["fuel_chain_locked_by"] = transaction
 
 
 def closed_through(conn: Connection) -> date | None:

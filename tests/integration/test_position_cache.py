@@ -89,3 +89,28 @@ def test_a_database_replaced_under_the_same_engine_is_rebuilt(tmp_path, sqlite_t
     with engine.begin() as conn:
         assert as_dicts(cache.position(conn)) == as_dicts(load_position(conn)) != full
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------- reference data
+
+
+def test_books_cache_sees_every_committed_change_and_no_rolled_back_one(flowed):
+    from ledger.funds import Party
+    from models.flows_store import BooksCache, load_books, save_party
+
+    cache = BooksCache()
+    with flowed.begin() as conn:
+        before = cache.books(conn)
+        assert "newcomer" not in before[FUND].parties
+    with pytest.raises(RuntimeError):
+        with flowed.begin() as conn:
+            save_party(conn, Party("ghost", "Rolled back", "investor", "social_investor"))
+            assert "ghost" in cache.books(conn)[FUND].parties  # its own transaction sees it
+            raise RuntimeError("the setup file failed later")
+    with flowed.begin() as conn:
+        save_party(conn, Party("newcomer", "New Investor", "investor", "social_investor"))
+    with flowed.begin() as conn:
+        after = cache.books(conn)
+        assert "newcomer" in after[FUND].parties and "ghost" not in after[FUND].parties
+        assert after == load_books(conn)
+        assert cache.books(conn) is after  # unchanged stamp: served from memory

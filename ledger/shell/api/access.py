@@ -153,14 +153,23 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def principal_of(request: Request, engine: Engine) -> Principal | None:
+def principal_of(request: Request, engine: Engine, conn=None) -> Principal | None:
+    """The bearer token's principal, looked up once per request (on ``conn`` if given)."""
     from models.db import reading
 
     token = bearer_token(request)
     if token is None:
         return None
-    with reading(engine) as conn:
-        return authenticate(conn, token)
+    known = getattr(request.state, "authenticated", None)
+    if known is not None and known[0] == token:
+        return known[1]  # the Idempotency-Key wrapper already looked this token up
+    if conn is None:
+        with reading(engine) as own:
+            principal = authenticate(own, token)
+    else:
+        principal = authenticate(conn, token)
+    request.state.authenticated = (token, principal)
+    return principal
 
 
 def authorise(request: Request, engine: EngineDep) -> Principal:
@@ -195,6 +204,8 @@ def check_objects(engine: Engine, principal: Principal, params: dict) -> None:
 
     if principal.role == AUD:
         return
+    if principal.role == FM and params.keys() <= {"fund_id", "entry_id"} and params.get("fund_id") == principal.scope:
+        return  # a fund manager's own fund needs no look-up (the hot path: recording events)
     with reading(engine) as conn:
         if "fund_id" in params:
             require_fund(conn, principal, params["fund_id"])

@@ -60,18 +60,19 @@ class IdempotentRoute(APIRoute):
             from models.db import reading
 
             engine = request.app.state.engine
-            principal = await run_in_threadpool(principal_of, request, engine)
+
+            def lookup():
+                """The caller and its stored response for this key, in one trip to the database."""
+                with reading(engine) as conn:
+                    principal = principal_of(request, engine, conn)
+                    return principal, None if principal is None else find_response(conn, principal.key, key)
+
+            principal, stored = await run_in_threadpool(lookup)
             if principal is None:
                 return await handler(request)  # refused there with 401
             body = await request.body()
             target = _target(request)
             fingerprint = request_fingerprint(request.method, target, body)
-
-            def lookup() -> StoredResponse | None:
-                with reading(engine) as conn:
-                    return find_response(conn, principal.key, key)
-
-            stored = await run_in_threadpool(lookup)
             if stored is None:
                 response = await handler(request)
                 if not 200 <= response.status_code < 300 or not hasattr(response, "body"):
