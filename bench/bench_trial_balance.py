@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import takewhile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -112,7 +113,7 @@ def main() -> int:
             subset = min(args.hledger_entries or args.entries, args.entries)
             started = time.perf_counter()
             with engine.connect() as conn, journal.open("w", encoding="utf-8") as handle:
-                write_hledger((e for e in iter_entries(conn, chunk_size=5000) if e.id <= subset), types, handle)
+                write_hledger(takewhile(lambda e: e.id <= subset, iter_entries(conn, chunk_size=5000)), types, handle)
                 query = text(RAW.format(extra="AND entry_id <= :subset "))
                 wanted = {code: int(t) for code, t in conn.execute(query, {"as_of": as_of, "subset": subset})}
             export_s = time.perf_counter() - started
@@ -139,7 +140,7 @@ def main() -> int:
             subset = min(args.beancount_entries, args.entries)
             ledger_file = Path(folder) / "subset.beancount"
             with engine.connect() as conn, ledger_file.open("w", encoding="utf-8") as handle:
-                write_beancount((e for e in iter_entries(conn, chunk_size=5000) if e.id <= subset), types, handle)
+                write_beancount(takewhile(lambda e: e.id <= subset, iter_entries(conn, chunk_size=5000)), types, handle)
                 query = text(RAW.format(extra="AND entry_id <= :subset "))
                 sub_raw_s = best_of(3, lambda: conn.execute(query, {"as_of": as_of, "subset": subset}).all())
                 sub = {code: int(t) for code, t in conn.execute(query, {"as_of": as_of, "subset": subset})}
