@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ledger.errors import NotFound, ValidationError
+from ledger.errors import InvariantBroken, NotFound, ValidationError
 from models.api_tables import ApiTokenRow, IdempotencyRow
 from models.ledger_store import utc_now
 
@@ -212,16 +213,15 @@ def find_response(conn: Connection, principal: str, key: str) -> StoredResponse 
 
 def store_response(conn: Connection, principal: str, key: str, stored: StoredResponse) -> StoredResponse:
     """Keep the first response for (principal, key); if another request stored one first, return it."""
-    try:
-        with conn.begin_nested():
-            conn.execute(idempotency_t.insert().values(
-                principal=principal, idempotency_key=key, request_target=stored.request_target,
-                request_sha256=stored.request_sha256, status_code=stored.status_code,
-                media_type=stored.media_type, body=stored.body, created_at=utc_now(),
-            ))
-    except IntegrityError:
+    insert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(idempotency_t)
+    written = conn.execute(insert.values(
+        principal=principal, idempotency_key=key, request_target=stored.request_target,
+        request_sha256=stored.request_sha256, status_code=stored.status_code,
+        media_type=stored.media_type, body=stored.body, created_at=utc_now(),
+    ).on_conflict_do_nothing(index_elements=["principal", "idempotency_key"]))
+    if written.rowcount == 0:  # a concurrent request with the same key stored its response first
         existing = find_response(conn, principal, key)
-        if existing is not None:
-            return existing
-        raise
+        if existing is None:
+            raise InvariantBroken(f"idempotency key {key!r} is taken but no response is stored")
+        return existing
     return stored

@@ -397,7 +397,7 @@ class Plan:
     problems: tuple[RowProblem, ...]
 
 
-def _stored_events(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, dict]]:
+def stored_events(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, dict]]:
     found: dict[str, tuple[int, dict]] = {}
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), 500):
@@ -414,13 +414,13 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
     """Check every event against the ledger as it stands plus the rows before it, build its
     entry with its posting rule, and collect every problem (nothing is written)."""
     lock_chain(conn)  # the position read here must not move before the post
-    stored = _stored_events(conn, [r.event.idempotency_key for r in rows])
+    stored = stored_events(conn, [r.event.idempotency_key for r in rows])
     lock_end = closed_through(conn)
     position = POSITIONS.position(conn)
     drafts: list[tuple[FlowRow, EntryDraft]] = []
     already: list[FlowRow] = []
     problems: list[RowProblem] = []
-    planned_keys: set[str] = set()
+    planned_keys: dict[str, dict] = {}
     for item in rows:
         event = item.event
         key = event.idempotency_key
@@ -433,8 +433,13 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
                     f"key {key!r} was already used for entry {entry_id} with different content; "
                     "use a new key for a new event", field="key")))
             continue
-        if key in planned_keys:  # the same key and content earlier in this batch
-            already.append(item)
+        if key in planned_keys:  # the same key earlier in this batch
+            if planned_keys[key] == event.data():
+                already.append(item)
+            else:
+                problems.append(RowProblem(item.row, IdempotencyConflict(
+                    f"key {key!r} appears twice in this batch with different content; "
+                    "use a new key for a new event", field="key")))
             continue
         try:
             check_open(event.effective_date, lock_end, event.kind)
@@ -446,7 +451,7 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
             problems.append(RowProblem(item.row, exc))
             continue
         position.apply(draft)
-        planned_keys.add(key)
+        planned_keys[key] = event.data()
         drafts.append((item, draft))
     return Plan(tuple(drafts), tuple(already), tuple(problems))
 
@@ -470,7 +475,7 @@ def record_event(conn: Connection, event: FlowEvent, recorded_by: str = "fuel") 
     if plan.problems:
         raise plan.problems[0].error
     if plan.already:
-        entry_id = _stored_events(conn, [event.idempotency_key])[event.idempotency_key][0]
+        entry_id = stored_events(conn, [event.idempotency_key])[event.idempotency_key][0]
         from models.ledger_store import get_entry
 
         return PostResult(get_entry(conn, entry_id), created=False), False

@@ -35,12 +35,14 @@ ERRORS: dict[int, str] = {
 
 def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     from ledger.shell.api import routes_funds, routes_partners, routes_pbr
+    from models.event_writer import EventWriter
 
     settings = settings or Settings.from_env()
     app = FastAPI(title="Fuel API", version="1", description=DESCRIPTION,
                   openapi_tags=[{"name": "auth"}, {"name": "funds"}, {"name": "ledger"},
                                 {"name": "payment by results"}, {"name": "statements"}])
     app.state.engine = engine
+    app.state.event_writer = EventWriter(engine)
     app.state.settings = settings
     problems.install(app)
 

@@ -281,20 +281,19 @@ def add_commitment(fund_id: str, body: s.CommitmentIn, principal: Caller, engine
 
 @api.post("/funds/{fund_id}/events", response_model=s.EventOut, status_code=201, summary="Record a business event")
 def record_event(fund_id: str, event: Annotated[s.EventIn, BodyParam()], request: Request, response: Response,
-                 principal: Caller, engine: EngineDep) -> dict:
+                 principal: Caller) -> dict:
     """One fund flow event (drawdown, grant, disbursement, repayment, outcome payment, fee,
     valuation change, distribution, transfer) as a balanced entry. Without a `key`, the
     `Idempotency-Key` header (else a key derived from the event) becomes the entry's key.
     A replay of the same event answers 200 with status `already posted`."""
     from ledger.flows import EVENT_TYPES
-    from models.flows_store import record_event as record
 
     values = event.model_dump(exclude={"kind"})
     if values.get("key") is None and request.headers.get("Idempotency-Key"):
         values["key"] = "api:" + request.headers["Idempotency-Key"]
     domain_event = EVENT_TYPES[event.kind](fund=fund_id, **values)
-    with engine.begin() as conn:
-        result, created = record(conn, domain_event, recorded_by(principal))
+    # Group commit: concurrent requests' events share one transaction (models/event_writer.py).
+    result, created = request.app.state.event_writer.record(domain_event, recorded_by(principal))
     entry = result.entry
     if not created:
         response.status_code = 200
