@@ -218,8 +218,8 @@ def store_response(conn: Connection, principal: str, key: str, stored: StoredRes
         principal=principal, idempotency_key=key, request_target=stored.request_target,
         request_sha256=stored.request_sha256, status_code=stored.status_code,
         media_type=stored.media_type, body=stored.body, created_at=utc_now(),
-    ).on_conflict_do_nothing(index_elements=["principal", "idempotency_key"]))
-    if written.rowcount == 0:  # a concurrent request with the same key stored its response first
+    ).on_conflict_do_nothing(index_elements=["principal", "idempotency_key"]).returning(idempotency_t.c.id))
+    if written.first() is None:  # a concurrent request with the same key stored its response first
         existing = find_response(conn, principal, key)
         if existing is None:
             raise InvariantBroken(f"idempotency key {key!r} is taken but no response is stored")
