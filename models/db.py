@@ -27,7 +27,9 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A web API worker runs up to 40 request threads; with the default pool of 5, connections
+    # beyond it were opened and closed per request (a new PostgreSQL backend each time).
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def _configure_sqlite(engine: Engine) -> None:
