@@ -94,17 +94,31 @@ class PostResult:
 def lock_chain(conn: Connection) -> None:
     """Serialise chain appends. SQLite already holds its write lock (BEGIN IMMEDIATE).
     Taken once per transaction: PostgreSQL holds it until commit or rollback."""
+    if _locked(conn) is not None:
+        return
     if conn.dialect.name == "postgresql":
-        transaction = conn.get_transaction()
-        if transaction is not None and conn.info.get("fuel_chain_locked_by") is transaction:
-            return
         conn.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": CHAIN_LOCK_ID})
-        conn.info["fuel_chain_locked_by"] = transaction
+    conn.info["fuel_chain"] = {"transaction": conn.get_transaction()}
+
+
+def _locked(conn: Connection) -> dict | None:
+    """What this transaction has read of the chain while holding its lock (the tip, the close
+    date): nobody else can change either until it ends, so it need not read them twice."""
+    state = conn.info.get("fuel_chain")
+    if state is not None and state["transaction"] is conn.get_transaction() is not None:
+        return state
+    return None
 
 
 def closed_through(conn: Connection) -> date | None:
     """The exclusive end of the last closed period: nothing may be dated before it."""
-    return conn.execute(select(func.max(closes_t.c.period_end))).scalar()
+    state = _locked(conn)
+    if state is not None and "closed_through" in state:
+        return state["closed_through"]
+    value = conn.execute(select(func.max(closes_t.c.period_end))).scalar()
+    if state is not None:
+        state["closed_through"] = value
+    return value
 
 
 def check_open(effective_date: date, lock_end: date | None, where: str) -> None:
@@ -170,6 +184,8 @@ def post_entries(
     last_id, last_hash = chain_tip(conn)
     posted = chain(to_post, last_id + 1, last_hash, recorded_at or utc_now(), recorded_by, to_post_hashes)
     _insert(conn, posted)
+    if posted:
+        _locked(conn)["tip"] = (posted[-1].id, posted[-1].entry_hash)
 
     filled: list[PostResult] = []
     for draft, result in zip(drafts, results):
@@ -202,8 +218,14 @@ def _check_links(conn: Connection, drafts: Sequence[EntryDraft]) -> None:
 
 def chain_tip(conn: Connection) -> tuple[int, str]:
     """The last entry's id and hash (0 and the genesis hash on an empty ledger)."""
+    state = _locked(conn)
+    if state is not None and "tip" in state:
+        return state["tip"]
     row = conn.execute(select(entries_t.c.id, entries_t.c.entry_hash).order_by(entries_t.c.id.desc()).limit(1)).first()
-    return (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
+    tip = (row.id, row.entry_hash) if row else (0, GENESIS_HASH)
+    if state is not None:
+        state["tip"] = tip
+    return tip
 
 
 POSTING_COLUMNS = ("entry_id", "line_no", "effective_date", "account_code", "amount_pence", "currency", *DIMENSIONS)
@@ -392,6 +414,7 @@ def close_period(
         )
     last_id, _ = chain_tip(conn)
     closed_at = utc_now()
+    _locked(conn).pop("closed_through", None)
     close_id = conn.execute(
         closes_t.insert().values(
             period=period.name,
