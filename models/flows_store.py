@@ -19,8 +19,6 @@ from sqlalchemy import Connection, and_, func, select
 
 from ledger.errors import FuelError, IdempotencyConflict, ImportRejected, NotFound, ValidationError
 from ledger.flows import (
-    DISBURSED_ACCOUNTS,
-    Disbursement,
     DrawdownNotice,
     DrawdownReceived,
     POSITION_ACCOUNTS,
@@ -52,7 +50,6 @@ from models.fund_tables import (
 )
 from models.ledger_store import (
     PostResult,
-    balances,
     chain_tip,
     check_open,
     closed_through,

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, and_, func, literal, select, union_all
+from sqlalchemy import Connection, and_, func, select, union_all
 
 from ledger.capital_accounts import (
     ALLOCATED_ACCOUNTS,

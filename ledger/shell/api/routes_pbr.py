@@ -143,7 +143,7 @@ def claim_lines(contract_id: str, period: Period, engine: EngineDep,
     """One row per participant outcome: dates, evidence reference, price, caps, amount,
     cumulative paid and headroom, each payer's share; as JSON or CSV."""
     from reports.pbr_reports import statement
-    from reports.render import to_csv, to_json
+    from reports.render import to_csv
 
     with reading(engine) as conn:
         lines = statement(conn, contract_id, period)["lines"]

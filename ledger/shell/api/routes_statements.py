@@ -9,7 +9,6 @@ manager those of investors committed to its fund.
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Query, Request, Response
