@@ -1,8 +1,9 @@
-"""Bulk posting and trial balance, with every ledger rule in force.
+"""Bulk posting, trial balance and one account's balance, with every ledger rule in force.
 
 Posts ENTRIES entries of two postings each, in batches, through the same code path as
 `fuel post` (checks, idempotency look-up, hash chain, triggers), then times the trial balance
-against a raw SQL GROUP BY over the same postings table.
+against a raw SQL GROUP BY over the same postings table, then closes every quarter but the last
+and times one account's balance as of a day in the open quarter and in closed history.
 
     python bench/bench_ledger.py [--entries 100000] [--batch 1000]
     FUEL_BENCH_POSTGRES_URL=postgresql:///postgres python bench/bench_ledger.py   # adds PostgreSQL
@@ -26,7 +27,8 @@ from sqlalchemy import text  # noqa: E402
 from ledger.accounts import load_chart_toml  # noqa: E402
 from ledger.postings import SOURCES, EntryDraft, Posting  # noqa: E402
 from models.db import make_engine, migrate  # noqa: E402
-from models.ledger_store import Ledger, load_chart, post_entries  # noqa: E402
+from ledger.periods import Period  # noqa: E402
+from models.ledger_store import Ledger, account_balance, balances, load_chart, post_entries  # noqa: E402
 
 CHART = Path(__file__).resolve().parents[1] / "fixtures" / "charts" / "social_investment_fund.toml"
 PAIRS = [("cash", "contributed_capital"), ("project_loans", "cash"), ("management_fees", "cash"),
@@ -87,6 +89,7 @@ def run(url: str, label: str, entries: int, batch: int) -> dict:
     verify_seconds = time.perf_counter() - verify_started
     if not report.ok or report.entries_checked != entries:
         raise SystemExit(f"verify failed: {report}")
+    balance = account_balance_figures(engine)
     engine.dispose()
     result = {
         "backend": label, "entries": entries, "postings": postings,
@@ -100,7 +103,40 @@ def run(url: str, label: str, entries: int, batch: int) -> dict:
         f"{result['raw_group_by_ms']:.0f} ms (ratio {result['tb_vs_raw']:.2f}) | verify {result['verify_entries_per_s']:,.0f} entries/s",
         flush=True,
     )
+    print(f"{'':<10} one account's balance (cash), quarters closed through {balance['closed']}: as of "
+          f"{balance['open_day']} (open quarter) {balance['open_ms']:.1f} ms, as of {balance['closed_day']} "
+          f"(closed history) {balance['closed_ms']:.1f} ms; closing {balance['quarters']} quarters took "
+          f"{balance['close_s']:.1f} s | target under 10 ms", flush=True)
     return result
+
+
+def account_balance_figures(engine) -> dict:
+    """Close every quarter but the last the synthetic entries reach, then time one account's
+    balance as of a day in the open quarter and as of a day deep in closed history (best of 20)."""
+    ledger = Ledger(engine)
+    with engine.connect() as conn:
+        last_day = conn.execute(text("SELECT MAX(effective_date) FROM postings")).scalar()
+    last_day = last_day if isinstance(last_day, date) else date.fromisoformat(str(last_day))
+    open_quarter = Period.containing(last_day)
+    quarters = []
+    period = Period.containing(date(2024, 1, 1))
+    while period.start < open_quarter.start:
+        quarters.append(period)
+        period = Period.containing(period.end)
+    started = time.perf_counter()
+    for quarter in quarters:
+        ledger.close(quarter, closed_by="bench", today=open_quarter.end)
+    close_s = time.perf_counter() - started
+    open_day, closed_day = last_day, quarters[len(quarters) // 2].last_day
+    with engine.connect() as conn:
+        for day in (open_day, closed_day):  # the fast path must agree with the general one
+            general = balances(conn, day, by=("account_code",), filters={"account_code": "cash", "currency": "GBP"})
+            if account_balance(conn, "cash", day) != general[0].balance_pence:
+                raise SystemExit(f"account_balance and balances disagree as of {day}")
+        open_ms = best_of(20, lambda: account_balance(conn, "cash", open_day)) * 1000
+        closed_ms = best_of(20, lambda: account_balance(conn, "cash", closed_day)) * 1000
+    return {"closed": quarters[-1].name, "quarters": len(quarters), "close_s": close_s, "open_day": open_day,
+            "closed_day": closed_day, "open_ms": open_ms, "closed_ms": closed_ms}
 
 
 def best_of(times: int, func) -> float:

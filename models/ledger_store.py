@@ -537,9 +537,21 @@ def balances(
 
 
 def account_balance(conn: Connection, account_code: str, as_of: date, currency: str = "GBP") -> int:
-    """One account's balance as of a date: a close snapshot plus the open periods' postings."""
-    rows = balances(conn, as_of, by=("account_code",), filters={"account_code": account_code, "currency": currency})
-    return rows[0].balance_pence if rows else 0
+    """One account's balance as of a date: a close snapshot plus the open periods' postings.
+
+    Two plain sums rather than ``balances``: the postings' sum is read from the covering
+    (account, date, currency, amount) index alone, so the cost is the open periods' postings of
+    this one account, however long the ledger's history."""
+    base = _base_close(conn, as_of)
+    p, s = postings_t, period_balances_t
+    conditions = [p.c.account_code == account_code, p.c.currency == currency, p.c.effective_date <= as_of]
+    snapshot = 0
+    if base is not None:
+        conditions.append(p.c.effective_date >= _as_date(base.period_end))
+        snapshot = conn.execute(select(func.coalesce(func.sum(s.c.balance_pence), 0)).where(
+            s.c.close_id == base.id, s.c.account_code == account_code, s.c.currency == currency)).scalar()
+    movements = conn.execute(select(func.coalesce(func.sum(p.c.amount_pence), 0)).where(and_(*conditions))).scalar()
+    return int(snapshot) + int(movements)
 
 
 @dataclass(frozen=True, slots=True)

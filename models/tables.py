@@ -40,7 +40,8 @@ class JournalEntryRow(SQLModel, table=True):
 
 class PostingRow(SQLModel, table=True):
     __tablename__ = "postings"
-    __table_args__ = (Index("ix_postings_account_date", "account_code", "effective_date"),)
+    # Covering: one account's balance as of a date is read from the index alone (migration 0009).
+    __table_args__ = (Index("ix_postings_account_date", "account_code", "effective_date", "currency", "amount_pence"),)
 
     id: int | None = Field(default=None, primary_key=True)
     # Postings are written first and the entry row seals them: its insert trigger checks they
