@@ -452,15 +452,18 @@ def list_closes(conn: Connection) -> list[PeriodClose]:
 # ---------------------------------------------------------------------------- balances
 
 
-def _movement_rows(base_close_id: int | None, since: date | None, as_of: date, filters: Mapping[str, str | None]):
-    """Union of a close snapshot and the postings after it up to ``as_of`` (inclusive)."""
+def _movement_rows(base_close_id: int | None, since: date | None, as_of: date, filters: Mapping[str, str | None],
+                   columns: Sequence[str] = BALANCE_COLUMNS):
+    """Union of a close snapshot and the postings after it up to ``as_of`` (inclusive), with
+    only ``columns`` of the balance columns: a trial balance by account and currency is then
+    read from the covering (account, date, currency, amount) index alone."""
     p = postings_t
     posting_conditions = [p.c.effective_date <= as_of]
     if since is not None:
         posting_conditions.append(p.c.effective_date >= since)
     posting_conditions += _filter_conditions(p, filters)
     from_postings = select(
-        *(p.c[name] for name in BALANCE_COLUMNS),
+        *(p.c[name] for name in columns),
         case((p.c.amount_pence > 0, p.c.amount_pence), else_=0).label("debit_pence"),
         case((p.c.amount_pence < 0, -p.c.amount_pence), else_=0).label("credit_pence"),
         p.c.amount_pence.label("balance_pence"),
@@ -469,7 +472,7 @@ def _movement_rows(base_close_id: int | None, since: date | None, as_of: date, f
         return from_postings.subquery("movements")
     s = period_balances_t
     from_snapshot = select(
-        *(s.c[name] for name in BALANCE_COLUMNS),
+        *(s.c[name] for name in columns),
         s.c.debit_pence,
         s.c.credit_pence,
         s.c.balance_pence,
@@ -518,7 +521,7 @@ def balances(
             raise ValidationError(f"cannot group balances by {name!r}; use any of {', '.join(BALANCE_COLUMNS)}", field="by")
     base = _base_close(conn, as_of)
     movements = _movement_rows(
-        base.id if base else None, _as_date(base.period_end) if base else None, as_of, filters
+        base.id if base else None, _as_date(base.period_end) if base else None, as_of, filters, tuple(dict.fromkeys(by))
     )
     group_cols = [movements.c[name] for name in by]
     query = (
