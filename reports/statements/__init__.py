@@ -147,9 +147,9 @@ def render_html(statement: Statement) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    import weasyprint
+    from reports.html import render_pdf as pdf_of
 
-    return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    return pdf_of(html, TEMPLATES)
 
 
 def _plain(value):
