@@ -5,33 +5,13 @@ each report as table, CSV, JSON and HTML; every new command has help text and do
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "pbr"
 PLANS = REPO / "tests" / "data" / "council" / "plans.csv"
 C = ["--contract", "lcr-housing"]
-
-
-@pytest.fixture
-def fuel(tmp_path):
-    env = {**os.environ, "FUEL_DATABASE_URL": f"sqlite:///{tmp_path / 'fuel.db'}", "FUEL_USER": "tester"}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", *args], cwd=REPO, env=env,
-                                capture_output=True, text=True)  # fmt: skip
-        assert "Traceback" not in result.stderr, result.stderr
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run("init")
-    return run
 
 
 def test_statement_every_format_then_verify_and_a_tampered_line(fuel, tmp_path):

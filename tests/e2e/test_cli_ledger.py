@@ -12,20 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import fuel_runner
+
 
 @pytest.fixture
 def fuel(tmp_path):
-    env = {**os.environ, "FUEL_DATABASE_URL": f"sqlite:///{tmp_path / 'fuel.db'}", "FUEL_USER": "tester"}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-m", "ledger.shell.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True
-        )
-        assert "Traceback" not in result.stderr, result.stderr
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
+    run = fuel_runner(tmp_path, cwd=tmp_path)  # relative paths are the test folder's
     run("init")
     return run
 

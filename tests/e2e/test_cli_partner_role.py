@@ -5,9 +5,6 @@ call): `fuel tokens create --role partner --contract C --partner P` and `fuel us
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,20 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def fuel(tmp_path):
-    env = {**os.environ, "FUEL_DATABASE_URL": f"sqlite:///{tmp_path / 'fuel.db'}", "FUEL_USER": "tester"}
-
-    def run(*args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", *args], cwd=REPO, env=env, input=stdin,
-                                capture_output=True, text=True)  # fmt: skip
-        assert "Traceback" not in result.stderr, result.stderr
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run("init")
-    run("contracts", "load", str(REPO / "fixtures" / "contracts" / "joint_prime_example.toml"))
-    return run
+def fuel(fuel):
+    fuel("contracts", "load", str(REPO / "fixtures" / "contracts" / "joint_prime_example.toml"))
+    return fuel
 
 
 def test_partner_tokens_and_users(fuel):

@@ -8,33 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "joint_prime"
 C = ["--contract", "lcr-joint-prime"]
 Q3 = ["--period", "2026Q3"]
-
-
-@pytest.fixture
-def fuel(tmp_path):
-    env = {**os.environ, "FUEL_DATABASE_URL": f"sqlite:///{tmp_path / 'fuel.db'}", "FUEL_USER": "tester"}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", *args], cwd=REPO, env=env,
-                                capture_output=True, text=True)  # fmt: skip
-        assert "Traceback" not in result.stderr, result.stderr
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run("init")
-    return run
 
 
 def test_joint_prime_contract_end_to_end(fuel, tmp_path):

@@ -5,9 +5,6 @@ ledger after, sampling with a clawback carried to the next run, and from-indigo.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -16,22 +13,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "pbr"
 C = ["--contract", "lcr-housing"]
-
-
-@pytest.fixture
-def fuel(tmp_path):
-    env = {**os.environ, "FUEL_DATABASE_URL": f"sqlite:///{tmp_path / 'fuel.db'}", "FUEL_USER": "tester"}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", *args], cwd=REPO, env=env,
-                                capture_output=True, text=True)  # fmt: skip
-        assert "Traceback" not in result.stderr, result.stderr
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run("init")
-    return run
 
 
 def as_json(result) -> dict:

@@ -5,31 +5,11 @@ and documentation for every command."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MY_COMMANDS = [("users", "create"), ("users", "list"), ("users", "disable")]
-
-
-@pytest.fixture
-def fuel(tmp_path):
-    env = {**os.environ, "FUEL_DATABASE_URL": f"sqlite:///{tmp_path / 'fuel.db'}", "FUEL_USER": "tester"}
-
-    def run(*args: str, ok: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", *args], cwd=REPO, env=env, input=stdin,
-                                capture_output=True, text=True)  # fmt: skip
-        assert "Traceback" not in result.stderr, result.stderr
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run("init")
-    return run
 
 
 def test_users_create_list_disable(fuel):
