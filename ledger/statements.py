@@ -32,6 +32,7 @@ from ledger.capital_accounts import (
     FundTerms,
     Movement,
     PositionKey,
+    GroupTransfer,
     build_capital_accounts,
 )
 from ledger.errors import InvariantBroken
@@ -86,6 +87,7 @@ class StatementInputs:
     ledger_nav_pence: int
     restrictions: Mapping[str, tuple[RestrictionFigures, ...]]
     impact: tuple[ImpactRow, ...]
+    transfers: tuple[GroupTransfer, ...] = ()  # money moved between funding groups, traced to owners
 
 
 # ---------------------------------------------------------------------------- figures
@@ -96,7 +98,6 @@ class AccountColumn:
     beginning_pence: int
     lines: tuple[tuple[str, int], ...]  # (line, pence) in LINES order
     ending_pence: int
-    first_loss_absorbed_pence: int = 0  # memo: losses absorbed as first-loss capital
 
     def line(self, name: str) -> int:
         return dict(self.lines)[name]
@@ -193,13 +194,11 @@ def _column(accounts: CapitalAccounts, positions: Sequence[PositionKey], quarter
         amount for q in before for p in positions for amount in accounts.moves[q.name].get(p, {}).values()
     )
     sums = {line: 0 for line in LINES}
-    absorbed = 0
     for q in quarters:
         for p in positions:
             for line, amount in accounts.moves[q.name].get(p, {}).items():
                 sums[line] += amount
-            absorbed += accounts.first_loss_absorbed.get(q.name, {}).get(p, 0)
-    return AccountColumn(beginning, tuple((line, sums[line]) for line in LINES), beginning + sum(sums.values()), absorbed)
+    return AccountColumn(beginning, tuple((line, sums[line]) for line in LINES), beginning + sum(sums.values()))
 
 
 def _columns(accounts: CapitalAccounts, positions: Sequence[PositionKey], quarter: Period) -> dict[str, AccountColumn]:
@@ -229,8 +228,12 @@ def assemble_statements(inputs: StatementInputs, investors: Iterable[str] | None
     """One statement per investor with capital in the fund (or the ``investors`` asked for)."""
     quarter = inputs.quarter
     investor_parties = {p.id: p for p in inputs.parties if p.kind == "investor"}
-    accounts = build_capital_accounts(inputs.movements, inputs.terms, quarter,
-                                      frozenset(investor_parties), inputs.disbursed)
+    committed: dict[tuple[str, str], int] = defaultdict(int)
+    for c in inputs.commitments:
+        if c.commitment_date <= quarter.last_day:
+            committed[(c.investor, c.tranche)] += c.amount_pence
+    accounts = build_capital_accounts(inputs.movements, inputs.terms, quarter, frozenset(investor_parties),
+                                      inputs.disbursed, committed, inputs.transfers)
     check_fund_capital(accounts, quarter, inputs.ledger_nav_pence)
     wanted = sorted(set(investors) if investors is not None else
                     {p[0] for p in accounts.positions if p[0] in investor_parties})

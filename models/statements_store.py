@@ -20,6 +20,7 @@ from ledger.capital_accounts import (
     ALLOCATED_ACCOUNTS,
     CAPITAL_ACCOUNTS,
     FundTerms,
+    GroupTransfer,
     Movement,
     check_terms_match,
 )
@@ -83,7 +84,7 @@ def fund_movements(conn: Connection, fund: str, end: date) -> list[Movement]:
            for d, a, s, t, rs, c, pr, amount in conn.execute(query) if int(amount) != 0]
     # Waterfall lines at their date, and the lines of reversed runs negated at the reversal's date.
     rev = entries_t.alias("rev")
-    line_dims = [lines_t.c.party, lines_t.c.source, lines_t.c.tranche, lines_t.c.restriction, lines_t.c.category]
+    line_dims = [lines_t.c.party, lines_t.c.source, lines_t.c.tranche, lines_t.c.restriction, lines_t.c.kind]
     originals = select(lines_t.c.effective_date.label("day"), *line_dims, lines_t.c.amount_pence.label("amount")) \
         .where(lines_t.c.fund == fund)
     reversals = (
@@ -92,15 +93,16 @@ def fund_movements(conn: Connection, fund: str, end: date) -> list[Movement]:
         .where(lines_t.c.fund == fund)
     )
     both = union_all(originals, reversals).subquery("lines")
-    group = [both.c.day, both.c.party, both.c.source, both.c.tranche, both.c.restriction, both.c.category]
-    for d, party, s, t, rs, category, amount in conn.execute(
+    group = [both.c.day, both.c.party, both.c.source, both.c.tranche, both.c.restriction, both.c.kind]
+    for d, party, s, t, rs, kind, amount in conn.execute(
         select(*group, func.sum(both.c.amount)).where(both.c.day < end).group_by(*group)
     ):
         if int(amount) != 0:
-            out.append(Movement(_day(d), "distributions", s, t, rs, party, int(amount), category))
+            out.append(Movement(_day(d), "distributions", s, t, rs, party, int(amount), CATEGORY_OF_KIND[kind],
+                                kind=kind))
     return sorted(out, key=lambda m: (m.day, m.account, *(((v is not None), v or "") for v in
                                                          (m.source, m.tranche, m.restriction, m.counterparty,
-                                                          m.project, m.category))))
+                                                          m.project, m.category, m.kind))))
 
 
 def _origin_by_day(conn: Connection, fund: str, end: date, event_kind: str, accounts, by) -> list[tuple]:
@@ -121,6 +123,33 @@ def disbursed_movements(conn: Connection, fund: str, end: date) -> list[Movement
     rows = _origin_by_day(conn, fund, end, Disbursement.kind, DISBURSED_ACCOUNTS,
                           ("project", "source", "tranche", "restriction"))
     return [Movement(d, "disbursed", s, t, rs, None, amount, None, project) for d, project, s, t, rs, amount in rows]
+
+
+def group_transfers(conn: Connection, fund: str, end: date) -> list[GroupTransfer]:
+    """Money moved between funding groups by transfer events (and their reversals), per entry:
+    the group its ``source_transfers`` debit is in gave it to the group of the credit."""
+    e, r, p = entries_t.alias("e"), entries_t.alias("r"), postings_t
+    origin = func.coalesce(r.c.event_kind, e.c.event_kind)
+    query = (
+        select(p.c.entry_id, p.c.effective_date, p.c.source, p.c.tranche, p.c.restriction, func.sum(p.c.amount_pence))
+        .select_from(p.join(e, e.c.id == p.c.entry_id).outerjoin(r, r.c.id == e.c.reverses_id))
+        .where(p.c.fund == fund, p.c.effective_date < end, origin == "transfer", p.c.account_code == "source_transfers")
+        .group_by(p.c.entry_id, p.c.effective_date, p.c.source, p.c.tranche, p.c.restriction)
+        .order_by(p.c.entry_id)
+    )
+    by_entry: dict[int, list[tuple]] = defaultdict(list)
+    for entry_id, d, source, tranche, restriction, amount in conn.execute(query):
+        by_entry[entry_id].append((_day(d), (source, tranche, restriction), int(amount)))
+    out = []
+    for parts in by_entry.values():
+        gave = [(g, a) for _, g, a in parts if a > 0]
+        took = [(g, -a) for _, g, a in parts if a < 0]
+        for to_group, amount in took:  # one giver per transfer event; a reversal swaps the sides
+            for from_group, given in gave:
+                share = min(amount, given)
+                if share:
+                    out.append(GroupTransfer(parts[0][0], from_group, to_group, share))
+    return out
 
 
 def called_rows(conn: Connection, fund: str, end: date) -> list[tuple[date, str, str, int]]:
@@ -233,6 +262,7 @@ def statement_inputs(conn: Connection, fund: str, quarter: Period, terms: FundTe
         terms=terms,
         movements=tuple(fund_movements(conn, fund, quarter.end)),
         disbursed=tuple(disbursed_movements(conn, fund, quarter.end)),
+        transfers=tuple(group_transfers(conn, fund, quarter.end)),
         called=tuple(called_rows(conn, fund, quarter.end)),
         ledger_nav_pence=ledger_nav(conn, fund, quarter.last_day),
         restrictions=restriction_figures(conn, fund, quarter),

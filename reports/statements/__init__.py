@@ -183,7 +183,6 @@ def figures(statement: Statement) -> dict:
                 "beginning_pence": a.column(name).beginning_pence,
                 **{f"{line}_pence": amount for line, amount in a.column(name).lines},
                 "ending_pence": a.column(name).ending_pence,
-                "first_loss_absorbed_pence": a.column(name).first_loss_absorbed_pence,
             } for name in COLUMNS},
         }
 
