@@ -30,7 +30,10 @@ from ledger.postings import AMOUNT_MAX_PENCE, DESCRIPTION_MAX_CHARS, EntryDraft,
 from ledger.sources_uses import FundingGroup, attribute
 
 INSTRUMENT_ACCOUNTS: Mapping[str, str] = {"loan": "project_loans", "working_capital": "working_capital_advances"}
-DISBURSEMENT_ACCOUNTS: Mapping[str, str] = {**INSTRUMENT_ACCOUNTS, "grant": "project_grants"}
+#: What a disbursement buys: an investment the project repays (loan, working capital), a grant,
+#: or delivery bought from the provider (a service fee: an expense of the project, DESIGN.md 6).
+DISBURSEMENT_ACCOUNTS: Mapping[str, str] = {**INSTRUMENT_ACCOUNTS, "grant": "project_grants",
+                                            "service_fee": "service_fees"}
 FEE_ACCOUNTS: Mapping[str, str] = {"management_fee": "management_fees", "expense": "fund_expenses"}
 VALUATION_FORMS: tuple[str, ...] = ("gain", "write_down", "write_off")
 PUBLIC_FORMS: tuple[str, ...] = ("co_investment", "grant")
@@ -269,6 +272,23 @@ class ValuationChange(FlowEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProjectExit(FlowEvent):
+    """A project investment sold or repaid early for ``amount_pence`` of proceeds: the whole
+    instrument leaves the books, and proceeds above its carrying amount are a realised gain
+    (below it, a realised loss)."""
+
+    kind: ClassVar[str] = "exit"
+    project: str
+    amount_pence: int
+    instrument: str = "loan"
+
+    def check(self) -> None:
+        check_id(self.project, "project")
+        _money(self.amount_pence, "amount_pence", allow_zero=True)
+        _choice(self.instrument, tuple(INSTRUMENT_ACCOUNTS), "instrument")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Distribution(FlowEvent):
     """Fund -> investor, an amount given (the waterfall that computes it comes later)."""
 
@@ -319,7 +339,7 @@ EVENT_TYPES: Mapping[str, type[FlowEvent]] = {
     cls.kind: cls
     for cls in (
         DrawdownNotice, DrawdownReceived, GrantReceived, PublicMoneyReceived, Disbursement, Repayment,
-        OutcomePayment, Fee, ValuationChange, Distribution, Transfer,
+        OutcomePayment, Fee, ValuationChange, ProjectExit, Distribution, Transfer,
     )
 }
 EVENT_KINDS: tuple[str, ...] = tuple(EVENT_TYPES)
@@ -649,7 +669,12 @@ def rule_outcome_payment(event: OutcomePayment, book: FundBook, position: Positi
 def rule_fee(event: Fee, book: FundBook, position: Position) -> EntryDraft:
     """Dr management_fees (or fund_expenses) / Cr cash, in the charged source's group."""
     currency = _check_fund(event, book)
-    _check_optional(book, event.tranche, event.restriction)
+    restriction = _check_optional(book, event.tranche, event.restriction)
+    if restriction is not None and not restriction.fees_permitted:
+        raise ValidationError(
+            f"restriction {restriction.id} ({restriction.name}) does not permit fees or fund expenses to be charged "
+            "to its money: charge the unrestricted bucket, or set fees_permitted = true on the restriction if its "
+            "terms allow it", field="restriction")
     if event.manager is not None:
         book.party(event.manager, "manager")
     available = position.cash_in(event.fund, currency, event.source, event.tranche, event.restriction)
@@ -693,6 +718,32 @@ def rule_valuation_change(event: ValuationChange, book: FundBook, position: Posi
                     counterparty=project.provider)
         postings += [Posting(debit, share, **dims), Posting(credit, -share, **dims)]
     return _draft(event, f"Valuation change ({event.form.replace('_', '-')}) on project {project.id}", postings)
+
+
+def rule_exit(event: ProjectExit, book: FundBook, position: Position) -> EntryDraft:
+    """Dr cash (proceeds) / Cr the instrument (its whole carrying amount), and Cr realised_gains
+    for proceeds above it (Dr realised_losses below), per funding group pro rata to its carrying
+    amount."""
+    currency = _check_fund(event, book)
+    project = book.project(event.project)
+    account = INSTRUMENT_ACCOUNTS[event.instrument]
+    carrying = {g: v for g, v in position.carrying(event.fund, currency, project.id, account).items() if v > 0}
+    if not carrying:
+        raise ValidationError(f"project {project.id} has no {event.instrument.replace('_', ' ')} outstanding to exit",
+                              field="project")
+    proceeds = attribute(event.amount_pence, carrying)
+    postings = []
+    for group in sorted(carrying, key=FundingGroup.sort_key):
+        dims = dict(currency=currency, fund=event.fund, **_group_dims(group), project=project.id,
+                    counterparty=project.provider)
+        received, held = proceeds.get(group, 0), carrying[group]
+        if received:
+            postings.append(Posting("cash", received, **dims))
+        postings.append(Posting(account, -held, **dims))
+        if received != held:
+            postings.append(Posting("realised_gains" if received > held else "realised_losses", held - received,
+                                    **dims))
+    return _draft(event, f"Exit of project {project.id}'s {event.instrument.replace('_', ' ')}", postings)
 
 
 def rule_distribution(event: Distribution, book: FundBook, position: Position) -> EntryDraft:
@@ -745,6 +796,7 @@ RULES: Mapping[str, Callable[[FlowEvent, FundBook, Position], EntryDraft]] = {
     OutcomePayment.kind: rule_outcome_payment,
     Fee.kind: rule_fee,
     ValuationChange.kind: rule_valuation_change,
+    ProjectExit.kind: rule_exit,
     Distribution.kind: rule_distribution,
     Transfer.kind: rule_transfer,
 }

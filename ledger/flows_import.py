@@ -41,6 +41,7 @@ EVENT_COLUMNS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "outcome_payment": (("project", "payer"), ()),
     "fee": (("form", "source"), ("tranche", "restriction", "manager")),
     "valuation_change": (("project", "form"), ("instrument",)),
+    "exit": (("project",), ("instrument",)),
     "distribution": (("tranche", "investor"), ()),
     "transfer": (("source", "to_source", "reason"), ("tranche", "restriction", "to_tranche", "to_restriction")),
 }

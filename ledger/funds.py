@@ -147,9 +147,14 @@ class Restriction:
     name: str
     theme: str | None = None
     projects: tuple[str, ...] = ()
+    #: The donor's terms let management fees and fund expenses be charged to this money.
+    fees_permitted: bool = False
 
     def __post_init__(self) -> None:
         check_id(self.id, "restriction id")
+        if not isinstance(self.fees_permitted, bool):
+            raise ValidationError(f"restriction {self.id}: fees_permitted must be true or false, got "
+                                  f"{self.fees_permitted!r}", field="fees_permitted")
         check_id(self.fund, "fund id")
         _check_name(self.name, "restriction name")
         if not isinstance(self.projects, tuple):
@@ -273,7 +278,7 @@ _SETUP_FIELDS: Mapping[str, frozenset[str]] = {
     "fund": frozenset({"id", "name", "currency"}),
     "parties": frozenset({"id", "name", "kind", "investor_type"}),
     "tranches": frozenset({"id", "name", "rank", "kind", "return_kind", "return_rate"}),
-    "restrictions": frozenset({"id", "name", "theme", "projects"}),
+    "restrictions": frozenset({"id", "name", "theme", "projects", "fees_permitted"}),
     "projects": frozenset({"id", "name", "provider", "theme", "status"}),
     "commitments": frozenset({"id", "tranche", "investor", "amount", "date"}),
 }
@@ -332,7 +337,8 @@ def fund_setup_from_mapping(data: Mapping, source_name: str) -> FundSetup:
         r.get("id"), fund_id, r.get("name"), r.get("rank"), r.get("kind", "repayable"), r.get("return_kind", "none"),
         rate(r.get("return_rate")))) for w, i in rows("tranches")]
     restrictions = [build(w, i, "restrictions", lambda r: Restriction(
-        r.get("id"), fund_id, r.get("name"), r.get("theme"), tuple(r.get("projects", ())))) for w, i in rows("restrictions")]
+        r.get("id"), fund_id, r.get("name"), r.get("theme"), tuple(r.get("projects", ())),
+        r.get("fees_permitted", False))) for w, i in rows("restrictions")]
     projects = [build(w, i, "projects", lambda r: Project(
         r.get("id"), fund_id, r.get("name"), r.get("provider"), r.get("theme"), r.get("status", "active")))
         for w, i in rows("projects")]

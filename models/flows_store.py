@@ -124,7 +124,7 @@ def save_restriction(conn: Connection, restriction: Restriction) -> str:
     _require(conn, funds_t, restriction.fund, "fund")
     row = {
         "id": restriction.id, "fund_id": restriction.fund, "name": restriction.name, "theme": restriction.theme,
-        "projects": ",".join(restriction.projects),
+        "projects": ",".join(restriction.projects), "fees_permitted": restriction.fees_permitted,
     }
     return _upsert(conn, restrictions_t, row, ("fund_id",), "restriction")
 
@@ -214,7 +214,8 @@ def load_books(conn: Connection) -> dict[str, FundBook]:
                                                          row.return_kind, rate)
     for row in conn.execute(select(restrictions_t).order_by(restrictions_t.c.id)):
         projects = tuple(p for p in row.projects.split(",") if p)
-        books[row.fund_id]["restrictions"][row.id] = Restriction(row.id, row.fund_id, row.name, row.theme, projects)
+        books[row.fund_id]["restrictions"][row.id] = Restriction(row.id, row.fund_id, row.name, row.theme, projects,
+                                                                   bool(row.fees_permitted))
     for row in conn.execute(select(projects_t).order_by(projects_t.c.id)):
         books[row.fund_id]["projects"][row.id] = Project(row.id, row.fund_id, row.name, row.provider_id, row.theme,
                                                          row.status)

@@ -53,6 +53,7 @@ class RestrictionRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     theme: str | None = Field(default=None, max_length=200)
     projects: str = Field(default="")  # permitted project ids, comma-separated
+    fees_permitted: bool = Field(default=False)  # the donor's terms allow fees charged to this money
 
 
 class ProjectRow(SQLModel, table=True):

@@ -515,6 +515,23 @@ def record_valuation_change(
                                                      instrument=instrument), user, as_json)
 
 
+@record_app.command("exit")
+def record_exit(
+    project: Annotated[str, typer.Option(help="Project whose investment is sold or repaid early.")],
+    amount: Annotated[str, typer.Option("--proceeds", help="Proceeds received, in pounds (e.g. 160000.00).")],
+    on: DateOption,
+    instrument: Annotated[str, typer.Option(help="loan or working_capital.")] = "loan",
+    fund: FundOption = None, key: KeyOption = None, description: DescriptionOption = None,
+    user: UserOption = None, as_json: JsonFlag = False,
+) -> None:
+    """An exit: the investment leaves the books for its proceeds; above its carrying amount the
+    difference is a realised gain, below it a realised loss."""
+    from ledger.flows import ProjectExit
+
+    _record(fund, lambda f: ProjectExit(**_common(f, on, description, key), project=project,
+                                                 amount_pence=_amount(amount), instrument=instrument), user, as_json)
+
+
 @record_app.command("distribution")
 def record_distribution(
     investor: Annotated[str, typer.Option(help="Investor paid.")], tranche: Annotated[str, typer.Option(help="Tranche.")],

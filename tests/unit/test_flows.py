@@ -20,6 +20,7 @@ from ledger.flows import (
     GrantReceived,
     OutcomePayment,
     Position,
+    ProjectExit,
     PublicMoneyReceived,
     Repayment,
     Transfer,
@@ -69,7 +70,7 @@ def funded_position(book) -> Position:
 
 def test_every_event_kind_has_one_rule():
     assert set(RULES) == set(EVENT_KINDS)
-    assert len(EVENT_KINDS) == 11
+    assert len(EVENT_KINDS) == 12
 
 
 def test_drawdown_notice_splits_pro_rata_to_commitments_conserving_pence(book):
@@ -261,6 +262,44 @@ def test_write_down_larger_than_carrying_amount_is_refused(book):
     with pytest.raises(ValidationError, match="a write-down of 150,000.01 GBP is more than the 150,000.00 GBP carrying"):
         posting_rule(ValuationChange(fund=FUND, effective_date=D, project="aw-homecare", amount_pence=15_000_001,
                                      form="write_down"), book, funded_position(book))
+
+
+@pytest.mark.parametrize("proceeds,line,amount", [(16_000_000, "realised_gains", -1_000_000),
+                                                  (14_000_000, "realised_losses", 1_000_000)])
+def test_exit_derecognises_the_loan_and_realises_the_difference(book, proceeds, line, amount):
+    """aw-homecare's £150,000 senior loan is sold for £160,000 (a £10,000 realised gain) or
+    £140,000 (a £10,000 realised loss)."""
+    draft = posting_rule(ProjectExit(fund=FUND, effective_date=D, project="aw-homecare", amount_pence=proceeds),
+                         book, funded_position(book))
+    dims = dict(source=SI, tranche="senior", project="aw-homecare", counterparty="ageing-well")
+    assert draft.postings == (P("cash", proceeds, **dims), P("project_loans", -15_000_000, **dims),
+                              P(line, amount, **dims))
+    assert not imbalances(draft.postings)
+
+
+def test_exit_needs_an_investment(book):
+    with pytest.raises(ValidationError, match="no working capital outstanding to exit"):
+        posting_rule(ProjectExit(fund=FUND, effective_date=D, project="aw-homecare", amount_pence=100,
+                                 instrument="working_capital"), book, funded_position(book))
+
+
+def test_a_service_fee_is_an_expense_of_the_project(book):
+    draft = posting_rule(Disbursement(fund=FUND, effective_date=D, project="aw-homecare", amount_pence=700,
+                                      form="service_fee", source=SI, tranche="senior"), book, funded_position(book))
+    dims = dict(source=SI, tranche="senior", project="aw-homecare", counterparty="ageing-well")
+    assert draft.postings == (P("service_fees", 700, **dims), P("cash", -700, **dims))
+
+
+def test_a_fee_from_restricted_money_is_refused_unless_the_restriction_permits_it(book):
+    fee = Fee(fund=FUND, effective_date=D, amount_pence=100, form="management_fee", source=CH, restriction="ageing")
+    with pytest.raises(ValidationError, match="restriction ageing .* does not permit fees"):
+        posting_rule(fee, book, funded_position(book))
+    from dataclasses import replace
+
+    permissive = replace(book, restrictions={**book.restrictions,
+                                             "ageing": replace(book.restrictions["ageing"], fees_permitted=True)})
+    draft = posting_rule(fee, permissive, funded_position(book))
+    assert draft.postings[0].account == "management_fees" and draft.postings[0].restriction == "ageing"
 
 
 def test_distribution(book):
