@@ -10,7 +10,9 @@ fund would record over its life, at any size, as plain values and frames:
 * :func:`outcome_events` - milestone chains per participant (an outcome follows the one it
   requires, after a realistic delay, with a probability), a few with missing evidence;
 * :func:`flow_rows` - one quarter's fund flows (capital calls and receipts, restricted transfers,
-  disbursements, the write-down), as rows of the flows CSV;
+  the working capital loan, its repayments and write-down), as rows of the flows CSV;
+* :func:`service_fees_pence` - the quarter's service fee per project (delivery bought from the
+  providers);
 * :func:`mechanism_figures` - the ageing contract's baseline figures per quarter;
 * :func:`management_fee_pence` - the quarter's fee.
 
@@ -270,20 +272,23 @@ def mechanism_figures(seed: int, quarter: Period) -> str:
 # ---------------------------------------------------------------------------- fund flows
 
 CALLS = (Decimal("0.50"), Decimal("0.30"), Decimal("0.20"))  # of each commitment, quarters 1-3
-DISBURSE = (Decimal("0.40"), Decimal("0.25"), Decimal("0.15"), Decimal("0.10"))  # of each group, quarters 1-4
-SENIOR_DEPLOYED = Decimal("0.85")  # the rest of senior cash is the fee reserve
-# Per funding group, the projects it funds and in what proportion.
-GROUP_PROJECTS = {
-    ("social_investment", "senior", ""): (("complex-needs", 3), ("youth-employment", 3), ("leaving-homelessness", 2),
-                                          ("ageing-well", 2)),
-    ("charitable", "junior", "trust-youth"): (("youth-employment", 1),),
-    ("charitable", "junior", "trust-homelessness"): (("leaving-homelessness", 1),),
-    ("public", "junior", "lcr-region"): (("complex-needs", 3), ("youth-employment", 2), ("leaving-homelessness", 2),
-                                         ("ageing-well", 3)),
-    ("charitable", "first-loss", ""): (("complex-needs", 1), ("ageing-well", 1)),
-}
+# Delivery: the fund buys each project's delivery from its provider with quarterly service fees
+# (an expense of the project, DESIGN.md section 6), over the eight quarters the providers work
+# with their cohorts, ahead of the outcome payments that follow. Totals for the 3,000-participant
+# demo, set against what each contract's outcomes are expected to pay (docs/demo.md): the three
+# projects on plan cost 75-92% of their outcome payments; ageing-well costs more than twice its
+# own. The joint prime's partners are paid by the pass-through (docs/joint-prime.md), so its
+# service fee is the prime's own delivery only.
+SERVICE_FEES = {"complex-needs": "350000.00", "youth-employment": "1650000.00",
+                "leaving-homelessness": "1200000.00", "ageing-well": "550000.00"}
+SERVICE_FEE_PROFILE = (Decimal("0.06"), Decimal("0.10"), Decimal("0.14"), Decimal("0.16"),
+                       Decimal("0.16"), Decimal("0.14"), Decimal("0.13"), Decimal("0.11"))
+# Ageing-well's provider also borrowed working capital (first-loss money), repaid quarterly from
+# its own income; when its outcomes fall short the fund writes 30% of what is left down.
+WORKING_CAPITAL = ("ageing-well", "150000.00", "10000.00")  # project, advanced in quarter 1, repaid a quarter
+WORKING_CAPITAL_GROUP = ("charitable", "first-loss", "")
 WRITE_DOWN_QUARTER = 5  # 2025Q1: ageing-well is behind plan
-WRITE_DOWN_SHARE = Decimal("0.30")  # of its working capital
+WRITE_DOWN_SHARE = Decimal("0.30")  # of its working capital outstanding
 
 
 def _row(event: str, day: date, amount_pence: int, **columns) -> dict:
@@ -294,48 +299,32 @@ def _part(amount: int, fraction: Decimal) -> int:
     return int((Decimal(amount) * fraction).quantize(Decimal(1), rounding=ROUND_DOWN))
 
 
-def group_capital_pence(setup: dict) -> dict[tuple[str, str, str], int]:
-    """The capital each funding group will hold once every call is in (the trust's junior money
-    split equally between its two restrictions; the combined authority's all restricted)."""
-    by_tranche = dict((t, dict(v)) for t, v in commitments_pence(setup).items())
-    trust = by_tranche["junior"]["dockside-trust"]
-    return {
-        ("social_investment", "senior", ""): _part(sum(by_tranche["senior"].values()), SENIOR_DEPLOYED),
-        ("charitable", "junior", "trust-youth"): trust // 2,
-        ("charitable", "junior", "trust-homelessness"): trust - trust // 2,
-        ("public", "junior", "lcr-region"): by_tranche["junior"]["lcr-combined"],
-        ("charitable", "first-loss", ""): sum(by_tranche["first-loss"].values()),
-    }
-
-
-def disbursed_by_project(setup: dict, through_quarter: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for row in (r for q in range(1, through_quarter + 1) for r in _disbursements(setup, q)):
-        out[row["project"]] = out.get(row["project"], 0) + int(Decimal(row["amount"]) * 100)
+def service_fees_pence(setup: dict, index: int, participants: int) -> dict[str, int]:
+    """Quarter ``index``'s service fee per project (none after quarter 8), scaled with the
+    number of participants; over the eight quarters each project's total is paid exactly."""
+    if index > len(SERVICE_FEE_PROFILE):
+        return {}
+    scale = scale_of(participants)
+    out = {}
+    for project, pounds in SERVICE_FEES.items():
+        total = int(Decimal(pounds) * 100 * scale)
+        out[project] = allocate(total, list(SERVICE_FEE_PROFILE))[index - 1]
     return out
 
 
-def _disbursements(setup: dict, index: int) -> list[dict]:
-    if index > len(DISBURSE):
-        return []
-    q = quarters_of(index)[-1]
-    rows = []
-    for (source, tranche, restriction), capital in group_capital_pence(setup).items():
-        total = _part(capital, DISBURSE[index - 1])
-        projects = GROUP_PROJECTS[(source, tranche, restriction)]
-        for (project, _), amount in zip(projects, allocate(total, [w for _, w in projects])):
-            if amount:
-                rows.append(_row("disbursement", q.start + timedelta(days=45), amount, project=project, source=source,
-                                 tranche=tranche, restriction=restriction, form="working_capital",
-                                 description=f"Working capital for {project} ({q.name})"))
-    return rows
+def working_capital_pence(participants: int) -> tuple[int, int]:
+    """(advance, quarterly repayment) of ageing-well's working capital loan, scaled."""
+    scale = scale_of(participants)
+    return (int(Decimal(WORKING_CAPITAL[1]) * 100 * scale), int(Decimal(WORKING_CAPITAL[2]) * 100 * scale))
 
 
-def flow_rows(setup: dict, index: int) -> list[dict]:
+def flow_rows(setup: dict, index: int, participants: int = BASE_PARTICIPANTS,
+              working_capital_outstanding_pence: int = 0) -> list[dict]:
     """Quarter ``index`` (1 = 2024Q1): capital calls and receipts (quarters 1-3), the junior
-    money moved to its restrictions as it arrives, disbursements (quarters 1-4) and the
-    write-down (quarter 5). Fees and distributions depend on the cash at the time: the shell
-    adds them."""
+    money moved to its restrictions as it arrives, ageing-well's working capital (advanced in
+    quarter 1, repaid from quarter 2, 30% of what is left written down in quarter 5). Service
+    fees, the management fee and distributions depend on the cash at the time: the shell adds
+    them (:func:`service_fees_pence`)."""
     q = quarters_of(index)[-1]
     rows: list[dict] = []
     if index <= len(CALLS):
@@ -358,12 +347,22 @@ def flow_rows(setup: dict, index: int) -> list[dict]:
                     rows.append(_row("transfer", paid_day, share, source="public", tranche="junior", to_source="public",
                                      to_tranche="junior", to_restriction="lcr-region",
                                      reason="Combined Authority terms: projects in the city region only"))
-    rows += _disbursements(setup, index)
-    if index == WRITE_DOWN_QUARTER:
-        ageing = disbursed_by_project(setup, len(DISBURSE))["ageing-well"]
-        rows.append(_row("valuation_change", q.last_day, _part(ageing, WRITE_DOWN_SHARE), project="ageing-well",
-                         form="write_down", instrument="working_capital",
-                         description="Ageing well behind plan: 30% of its working capital written down"))
+    project, _, _ = WORKING_CAPITAL
+    advance, repayment = working_capital_pence(participants)
+    source, tranche, restriction = WORKING_CAPITAL_GROUP
+    if index == 1:
+        rows.append(_row("disbursement", q.start + timedelta(days=45), advance, project=project, source=source,
+                         tranche=tranche, restriction=restriction, form="working_capital",
+                         description=f"Working capital loan to {project}"))
+    elif working_capital_outstanding_pence > 0:
+        if index == WRITE_DOWN_QUARTER:
+            rows.append(_row("valuation_change", q.last_day, _part(working_capital_outstanding_pence, WRITE_DOWN_SHARE),
+                             project=project, form="write_down", instrument="working_capital",
+                             description="Ageing well behind plan: 30% of its working capital written down"))
+        else:
+            rows.append(_row("repayment", q.start + timedelta(days=60),
+                             min(repayment, working_capital_outstanding_pence), project=project,
+                             form="working_capital", description=f"Working capital repaid by {project}"))
     return rows
 
 
@@ -374,7 +373,7 @@ def management_fee_pence(setup: dict) -> int:
 
 
 DISTRIBUTION_QUARTERS = (4, 6, 8, 10, 12)
-DISTRIBUTION_SHARE = Decimal("0.60")  # of unrestricted cash above the fee reserve
+DISTRIBUTION_SHARE = Decimal("0.60")  # of unrestricted cash above the reserve (fees and delivery ahead)
 
 
 FLOW_COLUMNS = ("event", "date", "fund", "amount", "tranche", "investor", "payer", "project", "source", "restriction",

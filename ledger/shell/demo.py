@@ -34,7 +34,7 @@ from ledger.funds import fund_setup_from_mapping
 from ledger.periods import Period
 from models import partners_store, pbr_store
 from models.db import make_engine, migrate, reading
-from models.flows_store import import_flows, load_position, save_setup
+from models.flows_store import book_of, import_flows, load_position, save_setup
 from models.ledger_store import close_period, load_chart
 from models.statements_store import distribute
 
@@ -90,14 +90,19 @@ def build_fund(engine: Engine, participants: int, quarters: int, seed: int, prog
     fee = data.management_fee_pence(setup)
     for index, quarter in enumerate(periods, start=1):
         with engine.begin() as conn:
-            rows = data.flow_rows(setup, index)
+            rows = data.flow_rows(setup, index, participants, _working_capital_outstanding(conn))
             if rows:
                 import_flows(conn, data.flows_csv(rows), f"demo-flows-{quarter.name}.csv", USER)
+            delivery = _service_fee_rows(conn, data.service_fees_pence(setup, index, participants), quarter)
+            if delivery:
+                import_flows(conn, data.flows_csv(delivery), f"demo-delivery-{quarter.name}.csv", USER)
             import_flows(conn, data.flows_csv([_fee_row(conn, fee, quarter)]), f"demo-fee-{quarter.name}.csv", USER)
             for shape in data.CONTRACTS:
                 _claim_quarter(conn, shape, quarter, registers, events, built)
             if index in data.DISTRIBUTION_QUARTERS:
-                _distribute(conn, quarter, fee, terms, built)
+                ahead = sum(sum(data.service_fees_pence(setup, later, participants).values())
+                            for later in (index + 1, index + 2))
+                _distribute(conn, quarter, 4 * fee + ahead, terms, built)
             close_period(conn, quarter, USER, today=quarter.end)
         with engine.begin() as conn:
             _settle(conn, quarter, built, pay=index < quarters, sample=index == SAMPLED_QUARTER)
@@ -113,6 +118,39 @@ def _fee_row(conn, fee_pence: int, quarter: Period) -> dict:
     (source, tranche), _ = max(buckets, key=lambda kv: kv[1])
     return data._row("fee", quarter.last_day - timedelta(days=5), fee_pence, source=source, tranche=tranche,
                      form="management_fee", manager="fund-manager", description=f"Management fee {quarter.name}")
+
+
+def _working_capital_outstanding(conn) -> int:
+    project = data.WORKING_CAPITAL[0]
+    return sum(v for k, v in load_position(conn).instruments.items()
+               if k[0] == FUND and k[2] == project and k[3] == "working_capital_advances")
+
+
+def _service_fee_rows(conn, fees: dict[str, int], quarter: Period) -> list[dict]:
+    """The quarter's service fees, each paid as a fund manager would: from restricted money the
+    restriction permits for that project first (donors' money is applied to its purpose), then
+    from the unrestricted bucket holding the most cash."""
+    book = book_of(conn, FUND)
+    cash = {k[2:]: v for k, v in load_position(conn).cash.items() if k[0] == FUND and v > 0}
+    rows = []
+    for project_id, amount in sorted(fees.items()):
+        project = book.project(project_id)
+        restricted = sorted(b for b in cash if b[2] is not None and book.restriction(b[2]).permits(project))
+        unrestricted = sorted((b for b in cash if b[2] is None), key=lambda b: (-cash[b], b[0], b[1] or ""))
+        remaining = amount
+        for bucket in [*restricted, *unrestricted]:
+            paying = min(remaining, cash[bucket])
+            if paying <= 0:
+                continue
+            source, tranche, restriction = bucket
+            rows.append(data._row("disbursement", quarter.start + timedelta(days=30), paying, project=project_id,
+                                  source=source, tranche=tranche or "", restriction=restriction or "",
+                                  form="service_fee", description=f"Service fee to {project.provider} ({quarter.name})"))
+            cash[bucket] -= paying
+            remaining -= paying
+            if remaining == 0:
+                break
+    return rows
 
 
 def _claim_quarter(conn, shape, quarter: Period, registers, events, built: Built) -> None:
@@ -145,10 +183,11 @@ def _claim_quarter(conn, shape, quarter: Period, registers, events, built: Built
         built.mechanism_pence += payment
 
 
-def _distribute(conn, quarter: Period, fee_pence: int, terms, built: Built) -> None:
-    """Distribute 60% of the unrestricted cash above a reserve of four quarters' fees."""
+def _distribute(conn, quarter: Period, reserve_pence: int, terms, built: Built) -> None:
+    """Distribute 60% of the unrestricted cash above a reserve (four quarters' management fees
+    and the next two quarters' service fees)."""
     cash = sum(v for k, v in load_position(conn).cash.items() if k[0] == FUND and k[4] is None and v > 0)
-    amount = data._part(cash - 4 * fee_pence, data.DISTRIBUTION_SHARE) // 100 * 100
+    amount = data._part(cash - reserve_pence, data.DISTRIBUTION_SHARE) // 100 * 100
     if amount > 0:
         recorded = distribute(conn, FUND, amount, quarter.last_day, terms, recorded_by=USER)
         built.distributions.append((quarter.last_day, recorded.distributed_pence))
