@@ -61,12 +61,14 @@ ACCOUNT_ROLES: Mapping[str, tuple[str, int]] = {
     "interest_income": ("income_pence", -1),
     "outcome_income": ("income_pence", -1),
     "valuation_gains": ("income_pence", -1),
+    "realised_gains": ("income_pence", -1),
     "write_downs": ("losses_pence", 1),
     "realised_losses": ("losses_pence", 1),
     "management_fees": ("fees_pence", 1),
     "fund_expenses": ("fees_pence", 1),
     "distributions": ("distributions_pence", 1),
     "project_grants": ("granted_pence", 1),
+    "service_fees": ("delivered_pence", 1),
     "project_loans": ("invested_pence", 1),
     "working_capital_advances": ("invested_pence", 1),
     "project_investments": ("invested_pence", 1),
@@ -88,7 +90,7 @@ ROLE_BY_TYPE: Mapping[str, tuple[str, int]] = {
 }
 SOURCE_SIDE: tuple[str, ...] = ("capital_in_pence", "transfers_in_pence", "income_pence")
 USE_SIDE: tuple[str, ...] = (
-    "losses_pence", "fees_pence", "distributions_pence", "granted_pence", "other_expenses_pence",
+    "losses_pence", "fees_pence", "distributions_pence", "granted_pence", "delivered_pence", "other_expenses_pence",
     "invested_pence", "receivable_pence", "other_assets_pence", "cash_pence",
 )
 #: Subtracted on the uses side: money still owed out is not yet used.
@@ -219,7 +221,7 @@ RESTRICTION_COLUMNS: tuple[str, ...] = (
 
 def restrictions_view(view: pd.DataFrame) -> pd.DataFrame:
     """Per restriction: received, transferred in (net), income attributed, applied to projects
-    (granted, invested, lost), other uses (fees, distributions), and unapplied (cash and
+    (granted, delivery bought, invested, lost), other uses (fees, distributions), and unapplied (cash and
     receivables less payables). received + transferred + income = applied + other + unapplied.
     """
     if view.empty:
@@ -232,7 +234,8 @@ def restrictions_view(view: pd.DataFrame) -> pd.DataFrame:
         "received_pence": g["capital_in_pence"].sum(),
         "transferred_pence": g["transfers_in_pence"].sum(),
         "income_pence": g["income_pence"].sum(),
-        "applied_pence": g["granted_pence"].sum() + g["invested_pence"].sum() + g["losses_pence"].sum(),
+        "applied_pence": g["granted_pence"].sum() + g["delivered_pence"].sum() + g["invested_pence"].sum()
+        + g["losses_pence"].sum(),
         "other_uses_pence": g["fees_pence"].sum() + g["distributions_pence"].sum() + g["other_expenses_pence"].sum(),
         "unapplied_pence": g["cash_pence"].sum() + g["receivable_pence"].sum() + g["other_assets_pence"].sum()
         - g["payable_pence"].sum(),

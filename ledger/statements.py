@@ -295,7 +295,7 @@ def assemble_statements(inputs: StatementInputs, investors: Iterable[str] | None
             capital_account=combined, tranche_accounts=tuple(per_tranche),
             commitments=_commitments(inputs, investor_id, recallable[investor_id]),
             performance=perf, fund_performance=fund_perf,
-            restrictions=inputs.restrictions.get(investor_id, ()) if party.investor_type == "charitable_trust" else (),
+            restrictions=inputs.restrictions.get(investor_id, ()),
             outcomes=outcomes, projects=projects, nav_history=nav_history,
         )
         check_statement(statement)

@@ -170,11 +170,19 @@ def restriction_figures(conn: Connection, fund: str, quarter: Period) -> dict[st
     year and to date, and unapplied at the quarter end (from the restrictions report)."""
     from reports.flows_reports import restrictions
 
-    funders = conn.execute(
-        select(postings_t.c.counterparty, postings_t.c.restriction).distinct()
-        .where(postings_t.c.fund == fund, postings_t.c.restriction.is_not(None),
+    contributors = conn.execute(
+        select(postings_t.c.counterparty, postings_t.c.source, postings_t.c.tranche, postings_t.c.restriction).distinct()
+        .where(postings_t.c.fund == fund, postings_t.c.counterparty.is_not(None),
                postings_t.c.account_code.in_(list(CAPITAL_ACCOUNTS)), postings_t.c.effective_date < quarter.end)
     ).all()
+    funders = {(holder, restriction) for holder, _, _, restriction in contributors if restriction is not None}
+    # Money that reached a restriction by a transfer is still its contributors' money.
+    owners: dict[tuple, set[str]] = defaultdict(set)
+    for holder, source, tranche, restriction in contributors:
+        owners[(source, tranche, restriction)].add(holder)
+    for transfer in group_transfers(conn, fund, quarter.end):
+        if transfer.to_group[2] is not None:
+            funders |= {(holder, transfer.to_group[2]) for holder in owners.get(tuple(transfer.from_group), ())}
     if not funders:
         return {}
     year_start = date(quarter.start.year, 1, 1)
@@ -194,7 +202,7 @@ def restriction_figures(conn: Connection, fund: str, quarter: Period) -> dict[st
         out[investor].append(RestrictionFigures(
             restriction,
             book.restrictions[restriction].name if restriction in book.restrictions else restriction,
-            int(end_row.get("received_pence", 0) or 0),
+            int(end_row.get("received_pence", 0) or 0) + int(end_row.get("transferred_pence", 0) or 0),
             applied - int(q_rows.get(restriction, {}).get("applied_pence", 0) or 0),
             applied - int(y_rows.get(restriction, {}).get("applied_pence", 0) or 0),
             applied,
