@@ -146,3 +146,28 @@ def test_a_ledger_that_does_not_tie_is_refused(fund):
 
     with pytest.raises(InvariantBroken, match="net assets"):
         assemble_statements(replace(inputs, ledger_nav_pence=inputs.ledger_nav_pence + 1))
+
+
+def test_an_exit_above_cost_is_a_realised_gain_on_the_statements(engine):
+    """hf-tenancy's £40,000 first-loss loan is sold for £46,000: the loan leaves the books, the
+    £6,000 is shown on the realised line (not the unrealised one), and the positions add up."""
+    build_fund(engine)
+    exit_row = ("event,date,fund,amount,project,instrument,description\n"
+                "exit,2026-09-15,lcr-outcomes,46000.00,hf-tenancy,loan,Loan sold to a social bank\n")
+    with engine.begin() as conn:
+        import_flows(conn, exit_row, "exit.csv")
+    terms = load_fund_terms(TERMS)
+    with engine.connect() as conn:
+        inputs = statement_inputs(conn, FUND, Q3, terms)
+        assert ledger_nav(conn, FUND, Q3.last_day) == inputs.ledger_nav_pence
+    realised = [m for m in inputs.movements if m.account == "realised_gains"]
+    assert sum(m.amount_pence for m in realised) == -6_000_00
+    from ledger.capital_accounts import build_capital_accounts
+
+    committed = {(c.investor, c.tranche): c.amount_pence for c in inputs.commitments}
+    accounts = build_capital_accounts(inputs.movements, terms, Q3, None, inputs.disbursed, committed,
+                                      inputs.transfers)
+    q3 = accounts.moves["2026Q3"]
+    assert sum(lines.get("realised_gains_losses", 0) for lines in q3.values()) == 6_000_00
+    statements = assemble_statements(inputs)  # every identity holds with the gain in
+    assert any(s.capital_account.qtd.line("realised_gains_losses") > 0 for s in statements)
