@@ -468,6 +468,9 @@ def build_capital_accounts(movements: Iterable[Movement], terms: FundTerms, thro
     recipients = frozenset(p[0] for p in positions if p[0] not in holders_seen)
     ordered = tuple(sorted(positions, key=_sort_key))
     in_waterfall = {t.id for t in terms.waterfall.tranches}
+    by_holder_tranche: dict[tuple, list[PositionKey]] = defaultdict(list)
+    for p in ordered:
+        by_holder_tranche[(p[0], p[2])].append(p)
     state = waterfall_state_from(rows, terms, investor_ids, committed)
 
     paid_in: dict[PositionKey, int] = defaultdict(int)
@@ -522,15 +525,22 @@ def build_capital_accounts(movements: Iterable[Movement], terms: FundTerms, thro
                     return keys, [table[k] for k in keys]
             return weights_all()  # money in a group nobody can be traced to
 
+        commitment_weights: list[tuple[list[PositionKey], list[int]]] = []
+
         def weights_commitment() -> tuple[list[PositionKey], list[int]]:
+            """Commitments per (investor, tranche), over its positions pro rata to paid-in; the
+            same all quarter (contributions come first), so computed once."""
+            if commitment_weights:
+                return commitment_weights[0]
             out: dict[PositionKey, int] = {}
             for (holder, tranche), amount in sorted(committed.items()):
-                mine = [p for p in ordered if p[0] == holder and p[2] == tranche and paid_in[p] > 0]
+                mine = [p for p in by_holder_tranche.get((holder, tranche), ()) if paid_in[p] > 0]
                 if mine and amount > 0:
                     for key, share in zip(mine, allocate(amount, [paid_in[p] for p in mine])):
                         out[key] = out.get(key, 0) + share
             keys = [k for k in ordered if out.get(k, 0) > 0]
-            return (keys, [out[k] for k in keys]) if keys else weights_all()
+            commitment_weights.append((keys, [out[k] for k in keys]) if keys else weights_all())
+            return commitment_weights[0]
 
         def split_method(method: str, m: Movement, amount: int, what: str) -> dict[PositionKey, int]:
             """Split ``amount`` (holder's sign) of movement ``m`` by an allocation method."""
@@ -581,7 +591,8 @@ def build_capital_accounts(movements: Iterable[Movement], terms: FundTerms, thro
         net_assets = sum(by_terms.values())
         liquidation = liquidate(terms.waterfall, net_assets - sum(by_terms[p] for p in outside),
                                 quarter.last_day, state)
-        values = _position_values(liquidation.values, ordered, outside, by_terms, paid_in, recipients)
+        values = _position_values(liquidation.values, ordered, by_holder_tranche, outside, by_terms, paid_in,
+                                  recipients)
         change = {p: values[p] - by_terms[p] for p in ordered}
         for line, parts in _waterfall_lines(change, recipients, ordered).items():
             for key, amount in parts.items():
@@ -609,6 +620,7 @@ def _distribution_position(m: Movement, investors: frozenset[str]) -> PositionKe
 
 
 def _position_values(values: Mapping[tuple[str, str | None], int], ordered: Sequence[PositionKey],
+                     by_holder_tranche: Mapping[tuple, Sequence[PositionKey]],
                      outside: set[PositionKey], by_terms: Mapping[PositionKey, int],
                      paid_in: Mapping[PositionKey, int], recipients: frozenset[str]) -> dict[PositionKey, int]:
     """The liquidation's value per (holder, tranche) split over the holder's positions in that
@@ -622,7 +634,7 @@ def _position_values(values: Mapping[tuple[str, str | None], int], ordered: Sequ
                 raise InvariantBroken(f"waterfall recipient {party!r} has no position")
             out[key] += value
             continue
-        mine = [p for p in ordered if p[0] == party and p[2] == tranche and p not in outside and p[0] not in recipients]
+        mine = [p for p in by_holder_tranche.get((party, tranche), ()) if p not in outside and p[0] not in recipients]
         if not mine:
             if value:
                 raise InvariantBroken(f"the waterfall values {party!r} in tranche {tranche!r} at {value} pence "

@@ -57,9 +57,11 @@ def movements(contribs, pnls, payouts=()):
         if who == "community-pool":
             out.append(Movement(day, "distributions", "social_investment", None, None, who, amount, "gains",
                                 kind="excess"))
-        elif senior_paid.get(who):  # a senior investor repaid part of its capital
+        elif senior_paid.get(who):  # a senior investor repaid part of its unreturned capital
+            repaid = min(amount, senior_paid[who])
+            senior_paid[who] -= repaid
             out.append(Movement(day, "distributions", "social_investment", "senior", None, who,
-                                min(amount, senior_paid[who]), "return_of_capital", kind="return_of_capital"))
+                                repaid, "return_of_capital", kind="return_of_capital"))
     return out
 
 
