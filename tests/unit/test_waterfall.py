@@ -479,3 +479,26 @@ def test_every_problem_is_reported_at_once():
 def test_toml_syntax_errors_are_reported_with_the_source():
     with pytest.raises(ImportRejected, match="broken.toml: not valid TOML"):
         load_waterfall_toml("mode = ", "broken.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# Catch-up exactness (issue #15 item 5)
+# ---------------------------------------------------------------------------------------------
+
+
+def catch_up_terms(percentage: str, residue: str | None = None) -> dict:
+    mapping = pref_terms("compound", pool=False)
+    mapping["tiers"] += [
+        {"kind": "catch_up", "percentage": percentage, "carry_share": "0.2", "recipient": "manager"},
+        {"kind": "carried_interest", "carry_share": "0.2", "recipient": "manager"},
+    ]
+    if residue is not None:
+        mapping["residue"] = residue
+    return mapping
+
+
+def test_eighty_percent_catch_up_leaves_the_manager_exactly_its_carry_share():
+    # Profit 50,000: the manager must end with exactly 20% = 10,000.00, not a penny over.
+    result = run_waterfall(terms_of(catch_up_terms("0.8")), 150_000 * POUND, TWO_YEARS, one_lp())
+    assert result.party("manager").gains_pence == 10_000 * POUND
+    assert result.party("A", "lp").gains_pence + result.party("A", "lp").income_pence == 40_000 * POUND
