@@ -43,6 +43,7 @@ from ledger.waterfall.terms import (
     DAY_COUNTS,
     DISTRIBUTION_KINDS,
     MODES,
+    RESIDUES,
     TIER_KINDS,
     TIERS_MAX,
     TRANCHES_MAX,

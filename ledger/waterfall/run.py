@@ -65,8 +65,9 @@ class Distribution:
             raise ValidationError(
                 f"distribution kind {self.kind!r} is not one of {', '.join(DISTRIBUTION_KINDS)}", field="kind"
             )
-        if check_pence(self.amount_pence, "distribution amount_pence") < 0:
-            raise ValidationError(f"distribution on {self.day} is negative ({self.amount_pence} pence)")
+        if check_pence(self.amount_pence, "distribution amount_pence") < 0 and self.kind != "clawback":
+            raise ValidationError(f"distribution on {self.day} is negative ({self.amount_pence} pence); only a "
+                                  "clawback (carry returned) may be")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,24 @@ class RecipientHistory:
 
     recipient: str
     distributions: tuple[Distribution, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """One deal's exit in a deal-by-deal run: the proceeds distributed and the day they are.
+
+    Accruals of that deal run to ``day``, and only the deal's history up to ``day`` counts.
+    """
+
+    day: date
+    proceeds_pence: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.day, date):
+            raise ValidationError(f"exit day must be a date, got {self.day!r}", field="day")
+        if check_pence(self.proceeds_pence, "exit proceeds_pence") < 0:
+            raise ValidationError(f"exit on {self.day} has negative proceeds ({self.proceeds_pence} pence)",
+                                  field="proceeds_pence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +146,7 @@ class TierResult:
     project: str | None  # the deal in a deal-by-deal run, else None
     available_pence: int  # cash left when the tier started
     lines: tuple[TierLine, ...]
+    day: date | None = None  # the date this tier ran at (a deal's exit date in a deal-by-deal run)
 
     @property
     def paid_pence(self) -> int:
@@ -184,6 +204,10 @@ class WaterfallResult:
 # --------------------------------------------------------------------------------------------
 
 _Key = tuple[str, str | None]  # (party, tranche); tranche None for a recipient
+#: Distribution kinds that are profit (not capital) in a catch-up's test; a clawback moves carry
+#: from the recipient to the investors, so it counts on both sides.
+_PROFIT_KINDS = ("preferred_return", "catch_up", "carry", "clawback")
+_CARRY_KINDS = ("catch_up", "carry", "clawback")
 
 
 class _Book:
@@ -212,6 +236,8 @@ class _Book:
                     key = (history.recipient, dist.kind)
                     self.recipient_prior[key] = self.recipient_prior.get(key, 0) + dist.amount_pence
         self.paid_now: dict[tuple[str, str | None, str], int] = {}
+        #: (recipient, scope) pairs a catch-up tier brings up to their carry share of all profits.
+        self.caught_up_by = {(t.recipient, t.scope) for t in terms.tiers if isinstance(t, CatchUp)}
 
     # -- figures per position -------------------------------------------------------------
 
@@ -262,18 +288,25 @@ class _Book:
             due = round_minor(accrued, self.terms.rounding)
         return max(0, due)
 
-    def profits_to_investors(self, scope: str) -> int:
+    def profits_to_investors(self, scope: str, kinds: tuple[str, ...] = _PROFIT_KINDS) -> int:
         return sum(
             self.prior(p, kind) + self.now(p[0], p[1], kind)
             for p in self.in_scope(scope)
-            for kind in ("preferred_return", "catch_up", "carry")
+            for kind in kinds
         )
 
-    def recipient_carry(self, recipient: str) -> int:
+    def recipient_carry(self, recipient: str, kinds: tuple[str, ...] = _CARRY_KINDS) -> int:
         return sum(
             self.recipient_prior.get((recipient, kind), 0) + self.now(recipient, None, kind)
-            for kind in ("catch_up", "carry")
+            for kind in kinds
         )
+
+    def carry_share_of(self, share: Fraction, base_pence: int) -> int:
+        """``share`` of ``base_pence`` to the penny; the fraction of a penny goes where the terms'
+        ``residue`` says: to the investors (rounded down) or to the recipient (rounded up)."""
+        exact = share * max(0, base_pence)
+        down = round_minor(exact, "down")
+        return down if self.terms.residue == "investors" or down == exact else down + 1
 
     # -- paying ---------------------------------------------------------------------------
 
@@ -308,6 +341,58 @@ class _Book:
         for position, share in zip(positions, allocate(amount_pence, weights)):
             self.pay(position[0], position[1], kind, share, lines)
 
+    def catch_up(self, tier: CatchUp, available_pence: int, lines: list[TierLine]) -> int:
+        """Pay ``percentage`` of each pound to the recipient until it holds exactly its carry share.
+
+        With P the profits of investors in scope and G the recipient's carry so far, the catch-up
+        is complete at the cash c* solving G + p*c = X*(P + G + c), i.e. c* = (X*(P+G) - G)/(p - X).
+        The tier pays c = ceil(c*) pence and gives the recipient exactly its share of the profits
+        then, X*(P + G + c) to the penny less G, so it ends caught up; the investors take the rest
+        of c (within a penny of 1 - p of it). Short of c, all the cash is split p : 1 - p (the
+        recipient's part rounded as ``residue`` says, never past its share).
+        """
+        if available_pence <= 0:
+            return 0
+        profits = self.profits_to_investors(tier.scope)
+        carry = self.recipient_carry(tier.recipient)
+        share, percentage = Fraction(tier.carry_share), Fraction(tier.percentage)
+        if carry >= self.carry_share_of(share, profits + carry):
+            return 0  # caught up already (to the penny)
+        needed = (share * (profits + carry) - carry) / (percentage - share)
+        complete_pence = round_minor(needed, "down") + (0 if needed.denominator == 1 else 1)
+        paying = min(available_pence, complete_pence)
+        to_recipient = self.carry_share_of(share, profits + carry + paying) - carry
+        if paying < complete_pence:
+            to_recipient = min(to_recipient, self.carry_share_of(percentage, paying))
+        if not 0 <= to_recipient <= paying:
+            raise InvariantBroken(f"catch-up of {paying} pence would pay the recipient {to_recipient}")
+        self.pay(tier.recipient, None, "catch_up", to_recipient, lines)
+        self.pay_investors_pro_rata_capital(tier.scope, paying - to_recipient, "catch_up", lines)
+        return paying
+
+    def carried_interest(self, tier: CarriedInterest, available_pence: int, lines: list[TierLine]) -> int:
+        """Split all the cash ``carry_share`` to the recipient, exactly over the fund's life.
+
+        After a catch-up (same recipient and scope) the recipient's target is its share of all
+        profits, so it ends holding exactly X * (P + G + cash) to the penny. Without one, its
+        target is its share of all cash that ever reached this tier. Either way the rounding of
+        earlier distributions is made good now, and the penny residue goes where ``residue`` says.
+        """
+        if available_pence <= 0:
+            return 0
+        share = Fraction(tier.carry_share)
+        if (tier.recipient, tier.scope) in self.caught_up_by:
+            base = self.profits_to_investors(tier.scope) + self.recipient_carry(tier.recipient)
+            held = self.recipient_carry(tier.recipient)
+        else:
+            kinds = ("carry", "clawback")
+            held = self.recipient_carry(tier.recipient, kinds)
+            base = self.profits_to_investors(tier.scope, kinds) + held
+        to_recipient = min(available_pence, max(0, self.carry_share_of(share, base + available_pence) - held))
+        self.pay(tier.recipient, None, "carry", to_recipient, lines)
+        self.pay_investors_pro_rata_capital(tier.scope, available_pence - to_recipient, "carry", lines)
+        return available_pence
+
     def run_tier(self, tier: Tier, available_pence: int, lines: list[TierLine]) -> int:
         """Run one tier; returns the pence it paid."""
         if isinstance(tier, ReturnOfCapital):
@@ -328,25 +413,9 @@ class _Book:
             ]
             return self.pay_due(positions, dues, available_pence, "preferred_return", lines)
         if isinstance(tier, CatchUp):
-            # Find cash c with  G + p*c = X * (P + G + c)  =>  c = (X*(P+G) - G) / (p - X).
-            profits = Fraction(self.profits_to_investors(tier.scope))
-            carry = Fraction(self.recipient_carry(tier.recipient))
-            share, percentage = Fraction(tier.carry_share), Fraction(tier.percentage)
-            needed = (share * (profits + carry) - carry) / (percentage - share)
-            paying = min(available_pence, max(0, round_minor(needed, self.terms.rounding)))
-            if paying <= 0:
-                return 0
-            to_recipient, to_investors = allocate(paying, [tier.percentage, 1 - tier.percentage])
-            self.pay(tier.recipient, None, "catch_up", to_recipient, lines)
-            self.pay_investors_pro_rata_capital(tier.scope, to_investors, "catch_up", lines)
-            return paying
+            return self.catch_up(tier, available_pence, lines)
         if isinstance(tier, CarriedInterest):
-            if available_pence <= 0:
-                return 0
-            to_recipient, to_investors = allocate(available_pence, [tier.carry_share, 1 - tier.carry_share])
-            self.pay(tier.recipient, None, "carry", to_recipient, lines)
-            self.pay_investors_pro_rata_capital(tier.scope, to_investors, "carry", lines)
-            return available_pence
+            return self.carried_interest(tier, available_pence, lines)
         if isinstance(tier, Excess):
             self.pay(tier.recipient, None, "excess", available_pence, lines)
             return max(0, available_pence)

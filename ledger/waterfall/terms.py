@@ -27,7 +27,9 @@ MODES = ("whole_fund", "deal_by_deal")
 DAY_COUNTS = ("ACT/365F", "ACT/360", "30/360")
 COMPOUNDING = ("simple", "compound")
 #: Kinds of distribution line, also the kinds of prior distribution a state records.
-DISTRIBUTION_KINDS = ("return_of_capital", "preferred_return", "catch_up", "carry", "excess")
+#: ``clawback`` is carry returned by a recipient under a deal-by-deal clawback (negative on the
+#: recipient, positive on the investors it goes to); it is the only kind that may be negative.
+DISTRIBUTION_KINDS = ("return_of_capital", "preferred_return", "catch_up", "carry", "excess", "clawback")
 #: How an investor's statement shows each kind (DESIGN.md section 6: return of capital, income, gains).
 CATEGORY_OF_KIND = {
     "return_of_capital": "return_of_capital",
@@ -35,7 +37,10 @@ CATEGORY_OF_KIND = {
     "catch_up": "gains",
     "carry": "gains",
     "excess": "gains",
+    "clawback": "gains",
 }
+#: Where the penny a recipient's exact carry share cannot hold goes (the ``residue`` field).
+RESIDUES = ("investors", "recipient")
 ALL_TRANCHES = "all"
 #: Limits that keep a terms file sane (TIGER_STYLE: put a limit on everything).
 TRANCHES_MAX = 20
@@ -173,6 +178,12 @@ class WaterfallTerms:
     tiers: tuple[Tier, ...]
     currency: str = DEFAULT_CURRENCY
     rounding: str = DEFAULT_ROUNDING
+    #: Who gets the fraction of a penny when a recipient's carry share of profit is not whole:
+    #: ``investors`` (the recipient's share is rounded down) or ``recipient`` (rounded up).
+    residue: str = "investors"
+    #: Deal-by-deal clawback on a net-of-tax basis: the recipient returns at most the carry it
+    #: received times ``1 - clawback_tax_rate``. 0 (the default) is the gross basis.
+    clawback_tax_rate: Decimal = Decimal(0)
 
     def tranche(self, tranche_id: str) -> Tranche:
         for tranche in self.tranches:
@@ -401,11 +412,19 @@ def _read_tier(data: object, where: str, tranches: Mapping[str, Tranche], curren
 def waterfall_from_mapping(data: object, where: str) -> WaterfallTerms:
     """Validate waterfall terms given as a mapping (parsed TOML); every problem is reported."""
     problems: list[str] = []
-    top = _Reader(data, where, {"name", "mode", "currency", "rounding", "tranches", "tiers"}, problems)
+    top = _Reader(data, where, {"name", "mode", "currency", "rounding", "residue", "clawback_tax_rate", "tranches",
+                                "tiers"}, problems)
     name = top.text("name", required=False, default=where) or where
     mode = top.choice("mode", MODES)
     currency = top.choice("currency", tuple(sorted(CURRENCY_EXPONENTS)), default=DEFAULT_CURRENCY)
     rounding = top.choice("rounding", tuple(ROUNDING_MODES), default=DEFAULT_ROUNDING)
+    residue = top.choice("residue", RESIDUES, default="investors")
+    tax_rate = Decimal(0)
+    if "clawback_tax_rate" in top.data:
+        if mode != "deal_by_deal":
+            top.problem("clawback_tax_rate", 'only applies to a clawback of deal-by-deal carry (mode = "deal_by_deal")')
+        else:
+            tax_rate = top.rate("clawback_tax_rate", low=Decimal(0), high=Decimal(1), high_open=True)
 
     tranches: dict[str, Tranche] = {}
     rows = top.data.get("tranches")
@@ -476,7 +495,7 @@ def waterfall_from_mapping(data: object, where: str) -> WaterfallTerms:
     if problems:
         raise ImportRejected(f"{where}: waterfall terms rejected", problems)
     return WaterfallTerms(name, mode, tuple(sorted(tranches.values(), key=lambda t: t.rank)), tuple(tiers),
-                          currency, rounding)
+                          currency, rounding, residue, tax_rate)
 
 
 def load_waterfall_toml(text: str, source_name: str) -> WaterfallTerms:

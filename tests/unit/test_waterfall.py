@@ -176,14 +176,17 @@ def test_catch_up_at_fifty_percent():
         {"kind": "carried_interest", "carry_share": "0.2", "recipient": "manager"},
     ]
     result = run_waterfall(terms_of(mapping), 150_000 * POUND, TWO_YEARS, one_lp())
-    # Pref 16,640. Catch-up cash c with 0.5c = 0.2 * (16,640 + c): c = 3,328 / 0.3 = 11,093.333..
-    # -> 1,109,333 pence, halved: manager 554,667 (the odd penny goes to the first weight), LP 554,666.
-    assert result.paid_by_tier(2, "manager") == 554_667
-    assert result.paid_by_tier(2, "A", "lp") == 554_666
-    # Left: 3,336,000 - 1,109,333 = 2,226,667; 20% = 445,333.4 -> 445,333, LP 1,781,334.
-    assert result.paid_by_tier(3, "manager") == 445_333
-    assert result.paid_by_tier(3, "A", "lp") == 1_781_334
-    # Manager: 554,667 + 445,333 = 1,000,000 = 20% of the 50,000 profit.
+    # Pref 16,640. Catch-up cash c* with 0.5c = 0.2 * (16,640 + c): c* = 3,328 / 0.3 = 11,093.333..
+    # -> c = 1,109,334 pence (the first whole penny at which the catch-up is complete); the manager
+    # then holds exactly 20% of the profits so far, 0.2 * 2,773,334 = 554,666.8 -> 554,666 (the
+    # residue to the investors), and the LP takes the other 554,668.
+    assert result.paid_by_tier(2, "manager") == 554_666
+    assert result.paid_by_tier(2, "A", "lp") == 554_668
+    # Left: 3,336,000 - 1,109,334 = 2,226,666; the manager is topped up to 20% of all 5,000,000 of
+    # profit: 1,000,000 - 554,666 = 445,334; LP 1,781,332.
+    assert result.paid_by_tier(3, "manager") == 445_334
+    assert result.paid_by_tier(3, "A", "lp") == 1_781_332
+    # Manager: 554,666 + 445,334 = 1,000,000 = 20% of the 50,000 profit.
     assert result.party("manager").gains_pence == 10_000 * POUND
 
 
