@@ -20,9 +20,11 @@ Rules kept here:
 Tier kinds: :data:`TIER_KINDS`.
 """
 
+from ledger.waterfall.clawback import Clawback, ClawbackShare, carry_recipient, compute_clawback
 from ledger.waterfall.run import (
     Contribution,
     Distribution,
+    Exit,
     LossAllocation,
     LossLine,
     PartyTotal,

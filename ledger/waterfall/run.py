@@ -439,17 +439,35 @@ def _check_state(terms: WaterfallTerms, state: WaterfallState) -> None:
         seen.add(key)
 
 
+def _exit_of(project: str, value: object, day: date | None) -> Exit:
+    """A deal's exit from pence (on ``day``), an :class:`Exit`, or a ``(date, pence)`` pair."""
+    if isinstance(value, Exit):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        return Exit(value[0], check_pence(value[1], f"proceeds of {project}"))
+    pence = check_pence(value, f"proceeds of {project}")
+    if not isinstance(day, date):
+        raise ValidationError(f"proceeds of {project} have no exit date: give day, or an Exit(day, pence)",
+                              field="day")
+    if pence < 0:
+        raise ValidationError(f"cannot distribute a negative amount ({pence} pence)", field="distribution_pence")
+    return Exit(day, pence)
+
+
 def run_waterfall(
     terms: WaterfallTerms,
-    distribution_pence: int | Mapping[str, int],
-    day: date,
+    distribution_pence: int | Mapping[str, int | Exit | tuple[date, int]],
+    day: date | None,
     state: WaterfallState,
 ) -> WaterfallResult:
     """Distribute ``distribution_pence`` on ``day`` through ``terms``, exactly to the penny.
 
-    Whole fund: ``distribution_pence`` is an int and the tiers run once over all history.
-    Deal by deal: it maps project -> proceeds; the tiers run once per project (in project order)
-    over only that project's contributions and prior distributions.
+    Whole fund: ``distribution_pence`` is an int and the tiers run once over all history at ``day``.
+    Deal by deal: it maps project -> proceeds; the tiers run once per project over only that
+    project's contributions and prior distributions. A deal's proceeds are pence (exiting on
+    ``day``), or an :class:`Exit` / ``(date, pence)`` pair with the deal's own exit date, to which
+    its accruals run; ``day`` may then be None (the result's day is the latest exit). Deals run
+    in order of exit date, then project.
     """
     if terms.mode == "deal_by_deal":
         if not isinstance(distribution_pence, Mapping):
@@ -457,35 +475,42 @@ def run_waterfall(
                 f"waterfall {terms.name} is deal_by_deal: give the proceeds per project, not one amount",
                 field="distribution_pence",
             )
-        scopes = [(project, check_pence(amount, f"proceeds of {project}"))
-                  for project, amount in sorted(distribution_pence.items())]
+        scopes = sorted(((_exit_of(project, value, day), project) for project, value in distribution_pence.items()),
+                        key=lambda item: (item[0].day, item[1]))
+        scopes = [(project, exit.day, exit.proceeds_pence) for exit, project in scopes]
     else:
         if isinstance(distribution_pence, Mapping):
             raise ValidationError(
                 f"waterfall {terms.name} is whole_fund: give one amount, not proceeds per project",
                 field="distribution_pence",
             )
-        scopes = [(None, check_pence(distribution_pence, "distribution_pence"))]
-    for project, amount in scopes:
+        if not isinstance(day, date):
+            raise ValidationError(f"waterfall {terms.name}: give the distribution date", field="day")
+        scopes = [(None, day, check_pence(distribution_pence, "distribution_pence"))]
+    for project, _, amount in scopes:
         if amount < 0:
             raise ValidationError(f"cannot distribute a negative amount ({amount} pence)", field="distribution_pence")
     _check_state(terms, state)
 
     tier_results: list[TierResult] = []
     undistributed_pence = 0
-    for project, cash_pence in scopes:
-        book = _Book(terms, state, day, project)
+    for project, scope_day, cash_pence in scopes:
+        book = _Book(terms, state, scope_day, project)
         remaining_pence = cash_pence
         for index, tier in enumerate(terms.tiers):
             lines: list[TierLine] = []
             paid = book.run_tier(tier, remaining_pence, lines) if remaining_pence > 0 else 0
             if paid != sum(line.amount_pence for line in lines) or paid > remaining_pence:
                 raise InvariantBroken(f"tier {index} paid {paid} of {remaining_pence} pence but its lines disagree")
-            tier_results.append(TierResult(index, tier.kind, project, remaining_pence, tuple(lines)))
+            tier_results.append(TierResult(index, tier.kind, project, remaining_pence, tuple(lines), scope_day))
             remaining_pence -= paid
         undistributed_pence += remaining_pence
 
-    cash_total = sum(amount for _, amount in scopes)
+    cash_total = sum(amount for _, _, amount in scopes)
+    if day is None:
+        day = max((scope_day for _, scope_day, _ in scopes), default=None)
+        if day is None:
+            raise ValidationError(f"waterfall {terms.name}: no deal to distribute and no date", field="day")
     totals: dict[_Key, list[int]] = {}
     for tier_result in tier_results:
         for line in tier_result.lines:
