@@ -3,9 +3,10 @@
 A deal-by-deal (American) waterfall pays the manager carry on each profitable deal as it exits,
 before the fund as a whole has returned everyone's capital and preferred return; a loss on a
 later deal can leave the manager with more carry than a whole-fund (European) waterfall of the
-same cash would have given it. The fund's terms then oblige it to return the excess: the
-clawback (ILPA Principles 3.0, "GP clawback": "the clawback amount should be calculated on the
-basis of the whole fund").
+same cash would have given it. The fund's terms then oblige it to return the excess: the GP
+clawback. ILPA Principles 3.0 (2019, "Clawback", p. 11) asks that clawback amounts be gross of
+taxes paid, and where that is impractical that the tax rates used reflect the actual marginal
+rates of the GP's members: hence gross by default and an explicit ``clawback_tax_rate``.
 
 :func:`compute_clawback` replays every distribution of the fund's history up to a date through
 the same tiers run over the whole fund (the same cash on the same days, each run with the
