@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.money import round_minor
+from tests.unit.test_waterfall_examples import history_after
 from ledger.returns import multiples
 from ledger.waterfall import (
     Contribution,
@@ -191,16 +192,6 @@ def catch_up_terms(percentage: Decimal, share: Decimal, residue: str):
     }, "cu")
 
 
-def with_lines(state: WaterfallState, result, day: date) -> WaterfallState:
-    positions = tuple(Position(p.investor, p.tranche, 0, p.contributions, p.distributions + tuple(
-        Distribution(day, line.kind, line.amount_pence) for tier in result.tiers for line in tier.lines
-        if (line.party, line.tranche) == (p.investor, p.tranche))) for p in state.positions)
-    gp = tuple(d for r in state.recipients for d in r.distributions) + tuple(
-        Distribution(day, line.kind, line.amount_pence) for tier in result.tiers for line in tier.lines
-        if line.tranche is None)
-    return WaterfallState(positions, (RecipientHistory("gp", gp),))
-
-
 def profit_and_carry(state: WaterfallState) -> tuple[int, int]:
     profit = sum(d.amount_pence for p in state.positions for d in p.distributions if d.kind != "return_of_capital")
     carry = sum(d.amount_pence for r in state.recipients for d in r.distributions)
@@ -218,7 +209,7 @@ def test_catch_up_leaves_the_recipient_exactly_its_share_at_any_percentage(data,
         day = DAY + timedelta(days=30 * step)
         result = run_waterfall(terms, cash_pence, day, state)
         everything_adds_up(result, cash_pence)
-        state = with_lines(state, result, day)
+        state = history_after(state, result, day)
         profits, carry = profit_and_carry(state)
         exact = Fraction(share) * profits
         target = int(exact) if residue == "investors" or exact.denominator == 1 else int(exact) + 1
