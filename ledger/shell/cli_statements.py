@@ -1,6 +1,7 @@
 """Investor statements and waterfall distributions, registered onto the ``fuel`` app (one import
 line in cli.py). ``fuel statements`` renders every investor's quarterly statement;
-``fuel distribute`` runs the fund's waterfall for an amount and posts the distribution."""
+``fuel distribute`` runs the fund's waterfall for an amount and posts the distribution;
+``fuel clawback`` tests deal-by-deal carry against the whole fund and posts the clawback."""
 
 from __future__ import annotations
 
@@ -137,5 +138,71 @@ def distribute(
                    f"{format_amount(recorded.undistributed_pence, 'GBP', separators=True)}")
 
 
+def clawback(
+    day: Annotated[str, typer.Option("--date", help="Test date, YYYY-MM-DD: the fund's end, or any date on demand.")],
+    post: Annotated[bool, typer.Option("--post", help="Record the clawback due as one ledger entry (idempotent).")] = False,
+    fund: FundOption = None,
+    terms_file: TermsOption = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Idempotency key (default: derived from fund and date).")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Who is recording this.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
+) -> None:
+    """Test deal-by-deal carry against a whole-fund run of the same cash; show (and --post) the clawback."""
+    from models.clawback_store import clawback as run
+
+    when = parse_date(day, "--date")
+    with engine().begin() as conn:
+        fund_id = _resolve_fund(conn, fund)
+        terms = find_terms(fund_id, terms_file)
+        recorded = run(conn, fund_id, when, terms, post=post, key=key, recorded_by=current_user(user))
+    c = recorded.clawback
+    entry = recorded.post.entry if recorded.post else None
+    if as_json:
+        typer.echo(json.dumps({
+            "fund": fund_id, "date": when.isoformat(), "waterfall": c.terms_name, "recipient": c.recipient,
+            "carry_by_deal": [{"project": project, "carry_pence": amount} for project, amount in c.carry_by_deal],
+            "received_pence": c.received_pence, "returned_before_pence": c.returned_before_pence,
+            "deal_by_deal_carry_pence": c.deal_by_deal_carry_pence, "whole_fund_carry_pence": c.whole_fund_carry_pence,
+            "distributions_replayed": len(c.replay), "excess_carry_pence": c.excess_carry_pence,
+            "tax_rate": str(c.tax_rate), "tax_cap_pence": c.tax_cap_pence,
+            "investors_shortfall_pence": c.investors_shortfall_pence, "clawback_pence": c.clawback_pence,
+            "shares": [{"investor": s.investor, "tranche": s.tranche, "deal_by_deal_pence": s.deal_by_deal_pence,
+                        "whole_fund_pence": s.whole_fund_pence, "shortfall_pence": s.shortfall_pence,
+                        "returned_pence": s.returned_pence} for s in c.shares],
+            "entry_id": entry.id if entry else None, "created": recorded.created, "lines": list(recorded.lines),
+        }, indent=2, sort_keys=True))
+        return
+    money = _pounds
+    typer.echo(f"Clawback test for {fund_id} on {when.isoformat()} ({c.terms_name}, recipient {c.recipient})")
+    for project, amount in c.carry_by_deal:
+        typer.echo(f"  carry received on {project or 'deals (untagged)':<30} {money(amount)}")
+    rows = [("returned by earlier clawbacks", -c.returned_before_pence),
+            ("deal-by-deal carry, net", c.deal_by_deal_carry_pence),
+            (f"whole-fund carry ({len(c.replay)} distribution days replayed)", c.whole_fund_carry_pence),
+            ("excess carry", c.excess_carry_pence)]
+    if c.tax_cap_pence is not None:
+        rows.append((f"net-of-tax cap (tax rate {c.tax_rate})", c.tax_cap_pence))
+    rows += [("investors' shortfall", c.investors_shortfall_pence), ("clawback due", c.clawback_pence)]
+    for label, amount in rows:
+        typer.echo(f"  {label:<48} {money(amount)}")
+    for s in c.shares:
+        typer.echo(f"    {s.investor:<20} {s.tranche:<12} deal by deal {money(s.deal_by_deal_pence)}  whole fund "
+                   f"{money(s.whole_fund_pence)}  returned {money(s.returned_pence)}")
+    if entry is not None:
+        verb = "posted" if recorded.created else "already posted (same key): nothing new"
+        typer.echo(f"Clawback entry {entry.id} {verb}")
+    elif post:
+        typer.echo("No clawback due: nothing posted")
+    elif c.clawback_pence:
+        typer.echo("Not posted: add --post to record it")
+
+
+def _pounds(pence: int) -> str:
+    from ledger.money import format_amount
+
+    return f"{format_amount(pence, 'GBP', separators=True):>16}"
+
+
 app.command("statements")(statements)
 app.command("distribute")(distribute)
+app.command("clawback")(clawback)

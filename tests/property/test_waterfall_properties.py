@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,15 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.money import round_minor
+from tests.unit.test_waterfall_examples import history_after
 from ledger.returns import multiples
 from ledger.waterfall import (
     Contribution,
     Distribution,
+    Exit,
     Position,
     RecipientHistory,
     TrancheCapital,
     WaterfallState,
     allocate_loss,
+    compute_clawback,
     load_waterfall_toml,
     run_waterfall,
     waterfall_from_mapping,
@@ -165,3 +169,113 @@ def test_tvpi_is_dpi_plus_rvpi(paid_in_pence, distributed_pence, nav_pence, plac
     half_unit = Fraction(1, 2 * 10**places)
     assert abs(Fraction(result.tvpi) - result.tvpi_exact) <= half_unit
     assert abs(Fraction(result.dpi) - result.dpi_exact) <= half_unit
+
+
+# ---------------------------------------------------------------------------------------------
+# Catch-up exactness, per-deal exits and clawback (issue #15 item 5)
+# ---------------------------------------------------------------------------------------------
+
+shares = st.integers(1, 99).map(lambda n: Decimal(n) / 100)  # carry share 0.01 .. 0.99
+exit_days = st.integers(0, 2 * 365).map(lambda n: DAY + timedelta(days=n))  # after every contribution
+lp_positions = st.lists(st.tuples(days, pence), min_size=1, max_size=3)
+
+
+def catch_up_terms(percentage: Decimal, share: Decimal, residue: str):
+    return waterfall_from_mapping({
+        "name": "cu", "mode": "whole_fund", "residue": residue, "tranches": [{"id": "lp", "rank": 1}],
+        "tiers": [
+            {"kind": "return_of_capital"},
+            {"kind": "preferred_return", "rate": "0.08", "compounding": "compound", "day_count": "ACT/365F"},
+            {"kind": "catch_up", "percentage": str(percentage), "carry_share": str(share), "recipient": "gp"},
+            {"kind": "carried_interest", "carry_share": str(share), "recipient": "gp"},
+        ],
+    }, "cu")
+
+
+def profit_and_carry(state: WaterfallState) -> tuple[int, int]:
+    profit = sum(d.amount_pence for p in state.positions for d in p.distributions if d.kind != "return_of_capital")
+    carry = sum(d.amount_pence for r in state.recipients for d in r.distributions)
+    return profit + carry, carry
+
+
+@given(st.data(), shares, st.sampled_from(("investors", "recipient")), lp_positions,
+       st.lists(st.integers(0, 5 * 10**9), min_size=1, max_size=3))
+def test_catch_up_leaves_the_recipient_exactly_its_share_at_any_percentage(data, share, residue, lps, cashes):
+    percentage = data.draw(st.integers(int(share * 100) + 1, 100).map(lambda n: Decimal(n) / 100))
+    terms = catch_up_terms(percentage, share, residue)
+    state = WaterfallState(tuple(Position(f"lp{i}", "lp", 0, (Contribution(d, amount),))
+                                 for i, (d, amount) in enumerate(lps)))
+    for step, cash_pence in enumerate(cashes):
+        day = DAY + timedelta(days=30 * step)
+        result = run_waterfall(terms, cash_pence, day, state)
+        everything_adds_up(result, cash_pence)
+        state = history_after(state, result, day)
+        profits, carry = profit_and_carry(state)
+        exact = Fraction(share) * profits
+        target = int(exact) if residue == "investors" or exact.denominator == 1 else int(exact) + 1
+        assert carry <= target  # never a penny over its share
+        if result.tiers[3].paid_pence:  # the catch-up completed and carry ran: exactly its share
+            assert carry == target
+
+
+@given(positions(("lp",), ("return_of_capital", "preferred_return")),
+       st.fixed_dictionaries({project: st.tuples(exit_days, cash) for project in PROJECTS}))
+def test_each_deal_runs_to_its_own_exit_date_as_if_alone(state_positions, exits):
+    state = WaterfallState(state_positions)
+    together = run_waterfall(DEALS, {p: Exit(d, amount) for p, (d, amount) in exits.items()}, None, state)
+    everything_adds_up(together, sum(amount for _, amount in exits.values()))
+    for project, (day, amount) in exits.items():
+        alone = run_waterfall(DEALS, {project: amount}, day, state)
+        assert [(t.index, t.lines, t.day) for t in together.tiers if t.project == project] == [
+            (t.index, t.lines, t.day) for t in alone.tiers]
+
+
+DEALS_CARRY = waterfall_from_mapping({
+    "name": "deal carry", "mode": "deal_by_deal", "tranches": [{"id": "lp", "rank": 1}],
+    "tiers": [
+        {"kind": "return_of_capital"},
+        {"kind": "preferred_return", "rate": "0.06", "compounding": "compound", "day_count": "ACT/365F"},
+        {"kind": "catch_up", "percentage": "0.8", "carry_share": "0.2", "recipient": "gp"},
+        {"kind": "carried_interest", "carry_share": "0.2", "recipient": "gp"},
+    ],
+}, "deal carry")
+
+
+@st.composite
+def deal_histories(draw):
+    """Investors in some of three deals; each deal exits on its own date; the history is the
+    deal-by-deal result, as the ledger records it."""
+    projects = ("D1", "D2", "D3")
+    start = DAY - timedelta(days=4 * 365)
+    lps = []
+    for number in range(draw(st.integers(1, 3))):
+        held = draw(st.lists(st.sampled_from(projects), min_size=1, max_size=3, unique=True))
+        lps.append(Position(f"lp{number}", "lp", 0, tuple(Contribution(start, draw(pence), p) for p in held)))
+    state = WaterfallState(tuple(lps))
+    funded = sorted({c.project for p in lps for c in p.contributions})
+    exits = {p: Exit(start + timedelta(days=draw(st.integers(30, 4 * 365))), draw(cash)) for p in funded}
+    result = run_waterfall(DEALS_CARRY, exits, None, state)
+    positions = tuple(Position(p.investor, p.tranche, 0, p.contributions, tuple(
+        Distribution(t.day, line.kind, line.amount_pence, t.project) for t in result.tiers for line in t.lines
+        if line.party == p.investor)) for p in lps)
+    gp = tuple(Distribution(t.day, line.kind, line.amount_pence, t.project) for t in result.tiers
+               for line in t.lines if line.tranche is None)
+    return WaterfallState(positions, (RecipientHistory("gp", gp),)), max(e.day for e in exits.values())
+
+
+@given(deal_histories())
+def test_clawback_is_never_negative_and_conserves_what_it_returns(history_and_end):
+    history, end = history_and_end
+    clawback = compute_clawback(DEALS_CARRY, history, end)
+    assert clawback.clawback_pence >= 0
+    assert clawback.clawback_pence == min(clawback.excess_carry_pence, clawback.investors_shortfall_pence)
+    if clawback.deal_by_deal_carry_pence <= clawback.whole_fund_carry_pence:
+        assert clawback.clawback_pence == 0
+    else:
+        assert clawback.excess_carry_pence == clawback.deal_by_deal_carry_pence - clawback.whole_fund_carry_pence
+    assert sum(s.returned_pence for s in clawback.shares) == clawback.clawback_pence
+    assert all(0 <= s.returned_pence <= s.shortfall_pence for s in clawback.shares)
+    # The replay distributes the same cash as the history, day by day.
+    assert sum(r.cash_pence for r in clawback.replay) == sum(
+        d.amount_pence for p in history.positions for d in p.distributions) + sum(
+        d.amount_pence for r in history.recipients for d in r.distributions)

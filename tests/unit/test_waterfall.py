@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from ledger.errors import ImportRejected, ValidationError
 from ledger.waterfall import (
     Contribution,
     Distribution,
+    Exit,
     Position,
     RecipientHistory,
     TrancheCapital,
     WaterfallState,
     allocate_loss,
+    compute_clawback,
     load_waterfall_toml,
     run_waterfall,
     waterfall_from_mapping,
@@ -176,14 +179,17 @@ def test_catch_up_at_fifty_percent():
         {"kind": "carried_interest", "carry_share": "0.2", "recipient": "manager"},
     ]
     result = run_waterfall(terms_of(mapping), 150_000 * POUND, TWO_YEARS, one_lp())
-    # Pref 16,640. Catch-up cash c with 0.5c = 0.2 * (16,640 + c): c = 3,328 / 0.3 = 11,093.333..
-    # -> 1,109,333 pence, halved: manager 554,667 (the odd penny goes to the first weight), LP 554,666.
-    assert result.paid_by_tier(2, "manager") == 554_667
-    assert result.paid_by_tier(2, "A", "lp") == 554_666
-    # Left: 3,336,000 - 1,109,333 = 2,226,667; 20% = 445,333.4 -> 445,333, LP 1,781,334.
-    assert result.paid_by_tier(3, "manager") == 445_333
-    assert result.paid_by_tier(3, "A", "lp") == 1_781_334
-    # Manager: 554,667 + 445,333 = 1,000,000 = 20% of the 50,000 profit.
+    # Pref 16,640. Catch-up cash c* with 0.5c = 0.2 * (16,640 + c): c* = 3,328 / 0.3 = 11,093.333..
+    # -> c = 1,109,334 pence (the first whole penny at which the catch-up is complete); the manager
+    # then holds exactly 20% of the profits so far, 0.2 * 2,773,334 = 554,666.8 -> 554,666 (the
+    # residue to the investors), and the LP takes the other 554,668.
+    assert result.paid_by_tier(2, "manager") == 554_666
+    assert result.paid_by_tier(2, "A", "lp") == 554_668
+    # Left: 3,336,000 - 1,109,334 = 2,226,666; the manager is topped up to 20% of all 5,000,000 of
+    # profit: 1,000,000 - 554,666 = 445,334; LP 1,781,332.
+    assert result.paid_by_tier(3, "manager") == 445_334
+    assert result.paid_by_tier(3, "A", "lp") == 1_781_332
+    # Manager: 554,666 + 445,334 = 1,000,000 = 20% of the 50,000 profit.
     assert result.party("manager").gains_pence == 10_000 * POUND
 
 
@@ -479,3 +485,188 @@ def test_every_problem_is_reported_at_once():
 def test_toml_syntax_errors_are_reported_with_the_source():
     with pytest.raises(ImportRejected, match="broken.toml: not valid TOML"):
         load_waterfall_toml("mode = ", "broken.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# Catch-up exactness (issue #15 item 5)
+# ---------------------------------------------------------------------------------------------
+
+
+def catch_up_terms(percentage: str, residue: str | None = None) -> dict:
+    mapping = pref_terms("compound", pool=False)
+    mapping["tiers"] += [
+        {"kind": "catch_up", "percentage": percentage, "carry_share": "0.2", "recipient": "manager"},
+        {"kind": "carried_interest", "carry_share": "0.2", "recipient": "manager"},
+    ]
+    if residue is not None:
+        mapping["residue"] = residue
+    return mapping
+
+
+def test_eighty_percent_catch_up_leaves_the_manager_exactly_its_carry_share():
+    # Profit 50,000: the manager must end with exactly 20% = 10,000.00, not a penny over.
+    result = run_waterfall(terms_of(catch_up_terms("0.8")), 150_000 * POUND, TWO_YEARS, one_lp())
+    assert result.party("manager").gains_pence == 10_000 * POUND
+    assert result.party("A", "lp").gains_pence + result.party("A", "lp").income_pence == 40_000 * POUND
+
+
+def test_the_residue_goes_where_the_terms_say():
+    # Profit 10,000.01: 20% is 2,000.002, so the recipient holds 2,000.00 when the residue goes to
+    # the investors (the default) and 2,000.01 when it goes to the recipient.
+    cash = 110_000 * POUND + 1
+    mapping = pref_terms("compound", pool=False)
+    mapping["tiers"] = [mapping["tiers"][0], {"kind": "catch_up", "percentage": "0.8", "carry_share": "0.2",
+                                              "recipient": "manager"},
+                        {"kind": "carried_interest", "carry_share": "0.2", "recipient": "manager"}]
+    by_default = run_waterfall(terms_of(mapping), cash, TWO_YEARS, one_lp())
+    assert by_default.party("manager").gains_pence == 200_000
+    mapping["residue"] = "recipient"
+    to_recipient = run_waterfall(terms_of(mapping), cash, TWO_YEARS, one_lp())
+    assert to_recipient.party("manager").gains_pence == 200_001
+    assert to_recipient.party("A", "lp").total_pence == cash - 200_001
+
+
+def test_carry_without_a_catch_up_is_exact_over_several_distributions():
+    # 80/20 on each of three distributions of 0.03, 0.03 and 0.04 above capital: 20% of 0.03 is
+    # 0.006 -> 0.00 (residue to investors), then 20% of 0.06 cumulative = 0.012 -> 0.01, then 20%
+    # of 0.10 = 0.02: the recipient ends with exactly 20% of all carry-tier cash.
+    terms = terms_of({"name": "c", "mode": "whole_fund", "tranches": [{"id": "lp", "rank": 1}], "tiers": [
+        {"kind": "return_of_capital"}, {"kind": "carried_interest", "carry_share": "0.2", "recipient": "gp"}]})
+    state = WaterfallState((Position("A", "lp", 0, (Contribution(START, 100),)),))
+    got = []
+    for step, cash in enumerate((103, 3, 4)):
+        result = run_waterfall(terms, cash, ONE_YEAR, state)
+        got.append(result.party("gp").gains_pence)
+        state = WaterfallState(
+            (Position("A", "lp", 0, state.positions[0].contributions, state.positions[0].distributions + tuple(
+                Distribution(ONE_YEAR, line.kind, line.amount_pence) for tier in result.tiers for line in tier.lines
+                if line.party == "A")),),
+            (RecipientHistory("gp", (state.recipients[0].distributions if state.recipients else ()) + tuple(
+                Distribution(ONE_YEAR, "carry", line.amount_pence) for tier in result.tiers for line in tier.lines
+                if line.party == "gp")),))
+    assert got == [0, 1, 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Deal-by-deal exits on their own dates
+# ---------------------------------------------------------------------------------------------
+
+
+def deal_terms(**extra) -> dict:
+    return {"name": "deals", "mode": "deal_by_deal", "tranches": [{"id": "lp", "rank": 1}], **extra, "tiers": [
+        {"kind": "return_of_capital"},
+        {"kind": "preferred_return", "rate": "0.08", "compounding": "compound", "day_count": "ACT/365F"},
+        {"kind": "carried_interest", "carry_share": "0.2", "recipient": "gp"},
+    ]}
+
+
+def two_deals() -> WaterfallState:
+    return WaterfallState((Position("A", "lp", 0, (Contribution(START, 100_000 * POUND, "P1"),
+                                                    Contribution(START, 100_000 * POUND, "P2"))),))
+
+
+def test_each_deal_accrues_to_its_own_exit_date():
+    # P1 exits after one year: pref 100,000 * 0.08 = 8,000. P2 after two: 100,000 * 0.1664 = 16,640.
+    result = run_waterfall(terms_of(deal_terms()), {"P2": Exit(TWO_YEARS, 120_000 * POUND),
+                                                    "P1": (ONE_YEAR, 110_000 * POUND)}, None, two_deals())
+    assert [(t.project, t.day) for t in result.tiers][::3] == [("P1", ONE_YEAR), ("P2", TWO_YEARS)]
+    assert result.paid_by_tier(1, "A", "lp") == 8_000 * POUND + 16_640 * POUND
+    # Carry: P1 2,000 * 20% = 400; P2 3,360 * 20% = 672.
+    assert result.party("gp").gains_pence == 1_072 * POUND
+    assert result.day == TWO_YEARS
+    # The old forms still work: one day for every deal. P1's 10,000 above capital then falls short
+    # of its two-year pref of 16,640.
+    same_day = run_waterfall(terms_of(deal_terms()), {"P1": 110_000 * POUND, "P2": 120_000 * POUND}, TWO_YEARS,
+                             two_deals())
+    assert same_day.paid_by_tier(1, "A", "lp") == 10_000 * POUND + 16_640 * POUND
+    assert same_day.party("gp").gains_pence == 672 * POUND
+    assert {t.day for t in same_day.tiers} == {TWO_YEARS}
+
+
+def test_a_deal_ignores_history_after_its_own_exit():
+    state = WaterfallState((Position("A", "lp", 0, (Contribution(START, 100_000 * POUND, "P1"),
+                                                    Contribution(TWO_YEARS, 50_000 * POUND, "P1"))),))
+    result = run_waterfall(terms_of(deal_terms()), {"P1": Exit(ONE_YEAR, 100_000 * POUND)}, None, state)
+    assert result.party("A", "lp").return_of_capital_pence == 100_000 * POUND
+
+
+def test_exit_dates_and_proceeds_are_checked():
+    terms = terms_of(deal_terms())
+    with pytest.raises(ValidationError, match="proceeds of P1 have no exit date"):
+        run_waterfall(terms, {"P1": 100}, None, two_deals())
+    with pytest.raises(ValidationError, match="negative proceeds"):
+        run_waterfall(terms, {"P1": Exit(ONE_YEAR, -1)}, None, two_deals())
+    with pytest.raises(ValidationError, match="exit day must be a date"):
+        Exit("2022-01-01", 100)
+    with pytest.raises(ValidationError, match="give the distribution date"):
+        run_waterfall(terms_of(pref_terms("simple")), 100, None, one_lp())
+
+
+# ---------------------------------------------------------------------------------------------
+# Clawback
+# ---------------------------------------------------------------------------------------------
+
+
+def test_no_clawback_when_deal_by_deal_carry_is_not_above_the_whole_fund():
+    # Both deals win: deal-by-deal carry equals the whole-fund carry, so nothing is due.
+    terms = terms_of({"name": "d", "mode": "deal_by_deal", "tranches": [{"id": "lp", "rank": 1}], "tiers": [
+        {"kind": "return_of_capital"}, {"kind": "carried_interest", "carry_share": "0.2", "recipient": "gp"}]})
+    history = WaterfallState(
+        (Position("A", "lp", 0, two_deals().positions[0].contributions,
+                  (Distribution(ONE_YEAR, "return_of_capital", 100_000 * POUND, "P1"),
+                   Distribution(ONE_YEAR, "carry", 8_000 * POUND, "P1"),
+                   Distribution(TWO_YEARS, "return_of_capital", 100_000 * POUND, "P2"),
+                   Distribution(TWO_YEARS, "carry", 8_000 * POUND, "P2"))),),
+        (RecipientHistory("gp", (Distribution(ONE_YEAR, "carry", 2_000 * POUND, "P1"),
+                                 Distribution(TWO_YEARS, "carry", 2_000 * POUND, "P2"))),),
+    )
+    clawback = compute_clawback(terms, history, TWO_YEARS)
+    # The whole-fund replay on ONE_YEAR returns all 200,000 of capital before any carry: 110,000 of
+    # ROC leaves nothing; on TWO_YEARS 90,000 ROC and 20,000 split 16,000 / 4,000. Same 4,000.
+    assert (clawback.received_pence, clawback.whole_fund_carry_pence, clawback.clawback_pence) == (
+        4_000 * POUND, 4_000 * POUND, 0)
+    # On demand at the first exit, before P2: the whole fund owes no carry yet, the deal paid 2,000.
+    interim = compute_clawback(terms, history, ONE_YEAR)
+    assert (interim.whole_fund_carry_pence, interim.clawback_pence) == (0, 2_000 * POUND)
+    # Once that clawback is recorded, nothing more is due on the same date.
+    returned = WaterfallState(
+        (Position("A", "lp", 0, history.positions[0].contributions,
+                  history.positions[0].distributions + (Distribution(ONE_YEAR, "clawback", 2_000 * POUND),)),),
+        (RecipientHistory("gp", history.recipients[0].distributions
+                          + (Distribution(ONE_YEAR, "clawback", -2_000 * POUND),)),),
+    )
+    again = compute_clawback(terms, returned, ONE_YEAR)
+    assert (again.returned_before_pence, again.deal_by_deal_carry_pence, again.clawback_pence) == (
+        2_000 * POUND, 0, 0)
+
+
+def test_clawback_refuses_terms_it_cannot_apply_to():
+    with pytest.raises(ValidationError, match="is whole_fund: its carry is already computed over the whole fund"):
+        compute_clawback(fixture("european_8pct_carry.toml"), one_lp(), TWO_YEARS)
+    with pytest.raises(ValidationError, match="exactly one carry recipient, the terms name none"):
+        compute_clawback(terms_of(carry_only("deal_by_deal") | {"tiers": [{"kind": "return_of_capital"}]}),
+                         one_lp(), TWO_YEARS)
+
+
+def test_only_a_clawback_may_be_negative():
+    assert Distribution(START, "clawback", -5).amount_pence == -5
+    with pytest.raises(ValidationError, match="only a clawback \\(carry returned\\) may be"):
+        Distribution(START, "carry", -5)
+
+
+def test_residue_and_tax_rate_fields_are_validated():
+    data = copy.deepcopy(BASE)
+    data["residue"] = "manager"
+    data["clawback_tax_rate"] = "0.4"
+    with pytest.raises(ImportRejected) as caught:
+        terms_of(data, "t")
+    assert caught.value.problems == [
+        "t.residue: 'manager' is not one of investors, recipient",
+        't.clawback_tax_rate: only applies to a clawback of deal-by-deal carry (mode = "deal_by_deal")',
+    ]
+    data = deal_terms(clawback_tax_rate=0.4)
+    with pytest.raises(ImportRejected, match="clawback_tax_rate: is a TOML float"):
+        terms_of(data, "t")
+    with pytest.raises(ImportRejected, match=r"clawback_tax_rate: must be in \[0, 1\), got 1"):
+        terms_of(deal_terms(clawback_tax_rate="1"), "t")
+    assert terms_of(deal_terms(clawback_tax_rate="0.45")).clawback_tax_rate == Decimal("0.45")
