@@ -23,14 +23,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from ledger.accounts import load_chart_toml  # noqa: E402
-from ledger.capital_accounts import load_fund_terms  # noqa: E402
 from ledger.funds import fund_setup_from_mapping  # noqa: E402
 from ledger.periods import Period  # noqa: E402
+from ledger.shell.cli_terms import read_terms_file  # noqa: E402
 from ledger.statements import assemble_statements  # noqa: E402
 from models.db import make_engine, migrate  # noqa: E402
 from models.flows_store import import_flows, save_setup  # noqa: E402
 from models.ledger_store import load_chart  # noqa: E402
 from models.statements_store import distribute, statement_inputs  # noqa: E402
+from models.terms_store import store_terms, terms_for  # noqa: E402
 from reports.statements import write_statements  # noqa: E402
 
 FUND = "bench-fund"
@@ -99,15 +100,15 @@ def main() -> None:
             import_flows(conn, flows_csv(data, committed), "bench.csv")
         terms_path = tmp_path / "bench_terms.toml"
         terms_path.write_text(TERMS_TEXT)
-        terms = load_fund_terms(terms_path)
-        with engine.begin() as conn:
-            distribute(conn, FUND, 250_000_00, date(2026, 9, 30), terms)
+        with engine.begin() as conn:  # the fund's terms are stored with it, as `fuel terms load` does
+            store_terms(conn, read_terms_file(terms_path))
+            distribute(conn, FUND, 250_000_00, date(2026, 9, 30), terms_for(conn, FUND, date(2026, 9, 30)))
         print(f"setup: {investors} investors, fund built through the flows layer in {time.perf_counter() - started:.1f} s")
 
         quarter = Period.parse("2026Q3")
         started = time.perf_counter()
         with engine.connect() as conn:
-            inputs = statement_inputs(conn, FUND, quarter, terms)
+            inputs = statement_inputs(conn, FUND, quarter, terms_for(conn, FUND, quarter.last_day))
         statements = assemble_statements(inputs)
         figures_s = time.perf_counter() - started
         print(f"figures: {len(statements)} statements read (SQL), allocated and identity-checked in {figures_s:.2f} s")

@@ -39,7 +39,6 @@ from ledger.periods import Period
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 FUND_FILE = DEMO_DIR / "fund.toml"
-TERMS_FILE = DEMO_DIR / "terms.toml"
 FIRST_QUARTER = Period.parse("2024Q1")
 BASE_PARTICIPANTS = 3_000  # the figures in fixtures/demo/fund.toml are for this many participants
 QUARTERS_MAX = 12  # the contracts run 2024-01-01 to 2027-01-01

@@ -260,6 +260,8 @@ class FundSetup:
     restrictions: tuple[Restriction, ...] = ()
     projects: tuple[Project, ...] = ()
     commitments: tuple[Commitment, ...] = ()
+    #: the fund's statement terms file named by ``[fund] terms``, relative to the setup file
+    terms_file: str | None = None
 
 
 def book_of_setup(setup: "FundSetup") -> FundBook:
@@ -275,7 +277,7 @@ def book_of_setup(setup: "FundSetup") -> FundBook:
 
 
 _SETUP_FIELDS: Mapping[str, frozenset[str]] = {
-    "fund": frozenset({"id", "name", "currency"}),
+    "fund": frozenset({"id", "name", "currency", "terms"}),
     "parties": frozenset({"id", "name", "kind", "investor_type"}),
     "tranches": frozenset({"id", "name", "rank", "kind", "return_kind", "return_rate"}),
     "restrictions": frozenset({"id", "name", "theme", "projects", "fees_permitted"}),
@@ -303,6 +305,11 @@ def fund_setup_from_mapping(data: Mapping, source_name: str) -> FundSetup:
         fund = Fund(head.get("id"), head.get("name"), head.get("currency", "GBP"))
     except FuelError as exc:
         problems.append(f"{source_name}: [fund]: {exc.message}")
+    terms_file = head.get("terms")
+    if terms_file is not None and (not isinstance(terms_file, str) or not terms_file.strip()):
+        problems.append(f"{source_name}: [fund]: terms must be the path of the fund's statement terms file "
+                        f"(relative to this file), got {terms_file!r}")
+        terms_file = None
     fund_id = fund.id if fund else "?"
     currency = fund.currency if fund else "GBP"
 
@@ -349,7 +356,7 @@ def fund_setup_from_mapping(data: Mapping, source_name: str) -> FundSetup:
     setup = FundSetup(
         fund or Fund("invalid", "invalid"),
         tuple(p for p in parties if p), tuple(t for t in tranches if t), tuple(r for r in restrictions if r),
-        tuple(p for p in projects if p), tuple(c for c in commitments if c),
+        tuple(p for p in projects if p), tuple(c for c in commitments if c), terms_file,
     )
     problems += _setup_reference_problems(setup, source_name)
     if problems:

@@ -8,5 +8,6 @@ import models.api_tables  # noqa: F401  (web API tokens and idempotency, migrati
 import models.statements_tables  # noqa: F401  (distribution lines, migration 0006)
 import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project pipeline, migration 0007)
 import models.web_tables  # noqa: F401  (web pages' users and sessions, migration 0008)
+import models.terms_tables  # noqa: F401  (fund statement terms, versioned, migration 0011)
 
 metadata = SQLModel.metadata

@@ -261,6 +261,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_pbr  # noqa: E402,F401  (registers the payment-by-results commands)
     from ledger.shell import cli_api  # noqa: E402,F401  (registers `fuel serve` and `fuel tokens`)
     from ledger.shell import cli_statements  # noqa: E402,F401  (registers `fuel statements` and `fuel distribute`)
+    from ledger.shell import cli_terms  # noqa: E402,F401  (registers `fuel terms load|show|list`)
     from ledger.shell import cli_reports  # noqa: E402,F401  (registers `fuel claims statement|verify` and `fuel report ...`)
     from ledger.shell import cli_partners  # noqa: E402,F401  (registers `fuel partners`, `claims passthrough`, `projects stage`, `report pipeline`)
     from ledger.shell import cli_web  # noqa: E402,F401  (registers `fuel users` for the web pages)

@@ -112,9 +112,11 @@ def fund_load(
     file: Annotated[Path, typer.Argument(help="Fund setup file (TOML), e.g. fixtures/funds/example_fund.toml.")],
     user: UserOption = None,
 ) -> None:
-    """Load a fund's setup: the fund, parties, tranches, restrictions, projects, commitments.
-    Loading the same file again changes nothing."""
+    """Load a fund's setup: the fund, parties, tranches, restrictions, projects, commitments, and
+    the statement terms its [fund] table names (terms = "FILE"). Loading the same file again
+    changes nothing."""
     from ledger.funds import fund_setup_from_mapping
+    from ledger.shell.cli_terms import describe, store_setup_terms
     from models.flows_store import save_setup
 
     try:
@@ -124,10 +126,13 @@ def fund_load(
     setup = fund_setup_from_mapping(data, file.name)
     with engine().begin() as conn:
         counts = save_setup(conn, setup, current_user(user))
+        terms = store_setup_terms(conn, setup, file, current_user(user))
     summary = "; ".join(
         f"{table}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged" for table, c in counts.items()
     )
     typer.echo(f"fund {setup.fund.id} loaded from {file.name}: {summary}")
+    if terms is not None:
+        typer.echo(describe(*terms))
 
 
 @fund_app.command("add")

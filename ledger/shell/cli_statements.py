@@ -11,9 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.errors import FuelError, ValidationError
+from ledger.errors import ValidationError
 from ledger.periods import Period, parse_date
-from ledger.shell.cli_common import FIXTURES, app, current_user, engine
+from ledger.shell.cli_common import app, current_user, engine
 
 
 def _resolve_fund(conn, fund):
@@ -21,35 +21,8 @@ def _resolve_fund(conn, fund):
 
     return resolve(conn, fund)
 
-TermsOption = Annotated[
-    Optional[Path],
-    typer.Option("--terms", help="Fund terms file (default: the fixtures/funds/*_terms.toml whose fund is this fund)."),
-]
+
 FundOption = Annotated[Optional[str], typer.Option("--fund", help="Fund id (default: the only fund in the database).")]
-
-
-def find_terms(fund: str, given: Path | None):
-    """Load the fund's terms: the file given, else the one in fixtures/funds naming this fund."""
-    import tomllib
-
-    from ledger.capital_accounts import load_fund_terms
-
-    if given is not None:
-        terms = load_fund_terms(given)
-    else:
-        candidates = []
-        for path in sorted((FIXTURES / "funds").glob("*_terms.toml")):
-            try:
-                if tomllib.loads(path.read_text(encoding="utf-8")).get("fund") == fund:
-                    candidates.append(path)
-            except tomllib.TOMLDecodeError:
-                continue
-        if not candidates:
-            raise FuelError(f"no terms file for fund {fund}: give one with --terms (format: docs/statements.md)")
-        terms = load_fund_terms(candidates[0])
-    if terms.fund != fund:
-        raise ValidationError(f"terms file {terms.source_name} is for fund {terms.fund}, not {fund}", field="terms")
-    return terms
 
 
 def statements(
@@ -58,14 +31,15 @@ def statements(
     investor: Annotated[Optional[str], typer.Option("--investor", help="One investor id (default: all).")] = None,
     fund: FundOption = None,
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: html,pdf,csv,json.")] = "html,pdf,csv,json",
-    terms_file: TermsOption = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes for rendering (PDF is CPU-bound).")] = 2,
 ) -> None:
-    """Render investors' quarterly statements (capital account, commitment, performance, impact)."""
+    """Render investors' quarterly statements (capital account, commitment, performance, impact),
+    by the fund's stored terms that apply on the quarter's last day (`fuel terms`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ledger.statements import assemble_statements
     from models.statements_store import statement_inputs
+    from models.terms_store import terms_for
     from reports.statements import FORMATS, write_statements
 
     period = Period.parse(quarter)
@@ -77,8 +51,7 @@ def statements(
         raise ValidationError("--jobs must be between 1 and 64")
     with engine().connect() as conn:
         fund_id = _resolve_fund(conn, fund)
-        terms = find_terms(fund_id, terms_file)
-        inputs = statement_inputs(conn, fund_id, period, terms)
+        inputs = statement_inputs(conn, fund_id, period, terms_for(conn, fund_id, period.last_day))
     investors = None
     if investor is not None:
         known = {p.id for p in inputs.parties if p.kind == "investor"}
@@ -102,22 +75,22 @@ def distribute(
     amount: Annotated[str, typer.Option("--amount", help="Cash to distribute, in pounds as text, e.g. 1234.50.")],
     day: Annotated[str, typer.Option("--date", help="Distribution date, YYYY-MM-DD.")],
     fund: FundOption = None,
-    terms_file: TermsOption = None,
     key: Annotated[Optional[str], typer.Option("--key", help="Idempotency key (default: derived from fund, amount, date).")] = None,
     description: Annotated[Optional[str], typer.Option("--description", help="Description (default: generated).")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Who is recording this.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
 ) -> None:
-    """Run the fund's distribution waterfall for an amount and post the distribution entry."""
+    """Run the fund's distribution waterfall (its stored terms on that date, `fuel terms`) for an
+    amount and post the distribution entry."""
     from ledger.money import format_amount, parse_amount
     from models.statements_store import distribute as run
+    from models.terms_store import terms_for
 
     when = parse_date(day, "--date")
     with engine().begin() as conn:
         fund_id = _resolve_fund(conn, fund)
-        terms = find_terms(fund_id, terms_file)
         pence = parse_amount(amount, "GBP", "--amount")
-        recorded = run(conn, fund_id, pence, when, terms, key=key, description=description,
+        recorded = run(conn, fund_id, pence, when, terms_for(conn, fund_id, when), key=key, description=description,
                        recorded_by=current_user(user))
     entry = recorded.post.entry
     if as_json:
@@ -142,18 +115,18 @@ def clawback(
     day: Annotated[str, typer.Option("--date", help="Test date, YYYY-MM-DD: the fund's end, or any date on demand.")],
     post: Annotated[bool, typer.Option("--post", help="Record the clawback due as one ledger entry (idempotent).")] = False,
     fund: FundOption = None,
-    terms_file: TermsOption = None,
     key: Annotated[Optional[str], typer.Option("--key", help="Idempotency key (default: derived from fund and date).")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Who is recording this.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")] = False,
 ) -> None:
     """Test deal-by-deal carry against a whole-fund run of the same cash; show (and --post) the clawback."""
     from models.clawback_store import clawback as run
+    from models.terms_store import terms_for
 
     when = parse_date(day, "--date")
     with engine().begin() as conn:
         fund_id = _resolve_fund(conn, fund)
-        terms = find_terms(fund_id, terms_file)
+        terms = terms_for(conn, fund_id, when)
         recorded = run(conn, fund_id, when, terms, post=post, key=key, recorded_by=current_user(user))
     c = recorded.clawback
     entry = recorded.post.entry if recorded.post else None

@@ -28,15 +28,16 @@ from sqlalchemy import Engine, func, select
 
 from ledger import demo_data as data
 from ledger.accounts import load_chart_toml
-from ledger.capital_accounts import load_fund_terms
 from ledger.errors import ValidationError
 from ledger.funds import fund_setup_from_mapping
 from ledger.periods import Period
+from ledger.shell.cli_terms import store_setup_terms
 from models import partners_store, pbr_store
 from models.db import make_engine, migrate, reading
 from models.flows_store import book_of, import_flows, load_position, save_setup
 from models.ledger_store import close_period, load_chart
 from models.statements_store import distribute
+from models.terms_store import terms_for
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CHART = FIXTURES / "charts" / "social_investment_fund.toml"
@@ -77,12 +78,14 @@ def build_fund(engine: Engine, participants: int, quarters: int, seed: int, prog
     periods = data.quarters_of(quarters)
     built = Built(participants, periods, seed)
     setup = data.fund_setup(participants)
-    terms = load_fund_terms(data.TERMS_FILE)
     registers = data.participants(seed, participants, quarters)
     events = data.outcome_events(seed, registers, quarters)
     with engine.begin() as conn:
         load_chart(conn, load_chart_toml(CHART.read_text(encoding="utf-8"), CHART.name))
-        save_setup(conn, fund_setup_from_mapping(setup, "fixtures/demo/fund.toml"), USER)
+        fund_setup = fund_setup_from_mapping(setup, "fixtures/demo/fund.toml")
+        save_setup(conn, fund_setup, USER)
+        version, _ = store_setup_terms(conn, fund_setup, data.FUND_FILE, USER)  # as `fuel fund load` does
+        terms = terms_for(conn, FUND, version.effective_from)  # the demo's one version: every date's terms
         for shape in data.CONTRACTS:
             path = data.contract_path(shape)
             pbr_store.load_contract(conn, path.read_text(encoding="utf-8"), path.name, USER)
@@ -244,7 +247,7 @@ def _statements(conn, built: Built):
     from ledger.statements import assemble_statements, check_statement
     from models.statements_store import statement_inputs
 
-    inputs = statement_inputs(conn, FUND, built.last, load_fund_terms(data.TERMS_FILE))
+    inputs = statement_inputs(conn, FUND, built.last, terms_for(conn, FUND, built.last.last_day))
     statements = assemble_statements(inputs)
     for statement in statements:
         check_statement(statement)  # every identity, or a crash naming the broken one

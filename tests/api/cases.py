@@ -24,6 +24,7 @@ from tests.api.world import (
     OWN_PARTNER,
     OWN_PAYER,
     PAID,
+    TERMS_FILE,
     contract_text,
     SETUP,
 )
@@ -116,6 +117,15 @@ def _entry(fund: str, source: str, tranche: str) -> dict:
                                       {"account": "contributed_capital", "amount_pence": -100, "fund": fund, **dims}]}]}
 
 
+def _terms_body(fund: str) -> dict:
+    """A second version of the own fund's terms (a changed comment), from 2027."""
+    from ledger.shell.cli_terms import read_terms_file
+
+    source = read_terms_file(TERMS_FILE)
+    return {"terms_toml": source.terms_text.replace('"fuel-lcr"', f'"{fund}"') + "\n# version 2\n",
+            "waterfall_toml": source.waterfall_text, "effective_from": "2027-01-01"}
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/me"): Case(200, lambda w, r: Call("/me")),
     ("GET", "/parties"): Case(200, lambda w, r: Call("/parties")),
@@ -177,6 +187,9 @@ CASES: dict[tuple[str, str], Case] = {
         200, lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OWN_INVESTOR}/capital-account?quarter=2026Q1"),
         lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OTHER_INVESTOR}/capital-account?quarter=2026Q1"),
         sees_all=frozenset({FM})),
+    ("GET", "/funds/{fund_id}/terms"): Case(200, *_f("/funds/{f}/terms")),
+    ("POST", "/funds/{fund_id}/terms"): Case(201, *_fb("/funds/{f}/terms", _terms_body(OWN_FUND),
+                                                       _terms_body(OTHER_FUND))),
     ("POST", "/funds/{fund_id}/distributions"): Case(201, *_fb(
         "/funds/{f}/distributions", {"on": "2026-03-31", "amount_pence": 100_000},
         {"on": "2026-03-31", "amount_pence": 100_000})),

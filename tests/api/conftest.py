@@ -24,9 +24,8 @@ def _client(engine):
 
     from ledger.shell.api.app import create_app
     from ledger.shell.api.settings import Settings
-    from tests.api.world import TERMS_DIR
 
-    return TestClient(create_app(engine, Settings(terms_dir=TERMS_DIR)), raise_server_exceptions=False)
+    return TestClient(create_app(engine, Settings()), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="session")

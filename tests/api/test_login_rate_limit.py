@@ -14,9 +14,8 @@ def _client(engine, **settings):
 
     from ledger.shell.api.app import create_app
     from ledger.shell.api.settings import Settings
-    from tests.api.world import TERMS_DIR
 
-    return TestClient(create_app(engine, Settings(terms_dir=TERMS_DIR, **settings)), raise_server_exceptions=False)
+    return TestClient(create_app(engine, Settings(**settings)), raise_server_exceptions=False)
 
 
 def test_failed_logins_are_rate_limited_per_address(fresh):

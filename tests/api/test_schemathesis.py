@@ -30,13 +30,12 @@ def fuzz_app(world_file, tmp_path_factory):
     from ledger.shell.api.app import create_app
     from ledger.shell.api.settings import Settings
     from models.db import make_engine
-    from tests.api.world import TERMS_DIR
 
     path, world = world_file
     target = tmp_path_factory.mktemp("fuzz") / "world.db"
     shutil.copyfile(path, target)
     engine = make_engine(f"sqlite:///{target}")
-    app = create_app(engine, Settings(terms_dir=TERMS_DIR))
+    app = create_app(engine, Settings())
     app.state.fuzz_token = world.tokens["fund_manager"]
     yield app
     engine.dispose()

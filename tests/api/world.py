@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pbr"
-TERMS_DIR = Path(__file__).resolve().parent / "terms"
+TERMS_FILE = Path(__file__).resolve().parent / "terms" / "fuel-lcr_terms.toml"  # the own fund's statement terms
 OWN_FUND, OTHER_FUND = "fuel-lcr", "other-fund"
 OWN_INVESTOR, OTHER_INVESTOR = "inv-a", "inv-b"
 OWN_PAYER, OTHER_PAYER = "council", "council-b"
@@ -105,15 +105,19 @@ def _setup_mapping(fund: str) -> dict:
 def build(engine: Engine) -> World:
     from ledger.flows import DrawdownNotice, DrawdownReceived
     from ledger.funds import fund_setup_from_mapping
+    from ledger.shell.cli_terms import read_terms_file
     from models import pbr_store
     from models.api_store import create_token
     from models.flows_store import record_event, save_setup
+    from models.terms_store import store_terms
 
     entries = {}
     with engine.begin() as conn:
         for fund, tranche, investor, amount in ((OWN_FUND, "senior", OWN_INVESTOR, 4_000_000),
                                                 (OTHER_FUND, "senior-o", OTHER_INVESTOR, 2_000_000)):
             save_setup(conn, fund_setup_from_mapping(_setup_mapping(fund), fund), "test")
+            if fund == OWN_FUND:  # the other fund has no statement terms
+                store_terms(conn, read_terms_file(TERMS_FILE), loaded_by="test")
             record_event(conn, DrawdownNotice(fund=fund, effective_date=date(2026, 2, 1), tranche=tranche,
                                               amount_pence=amount), "test")
             if fund == OWN_FUND:  # the notice is split 2:1 between inv-a's and inv-b's commitments

@@ -48,10 +48,9 @@ class Server:
 
         from ledger.shell.api.app import create_app
         from ledger.shell.api.settings import Settings
-        from tests.api.world import TERMS_DIR
 
         self.engine, self.world, self.port = engine, world, _free_port()
-        app = create_app(engine, Settings(terms_dir=TERMS_DIR))
+        app = create_app(engine, Settings())
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -23,30 +23,32 @@ def seeded(fuel, tmp_path):
     with engine.begin() as conn:
         post_winning_exit(conn)
     engine.dispose()
+    # The fund's terms become deal-by-deal from the test date (a new stored version).
+    fuel("terms", "load", TERMS, "--effective-from", "2026-12-31")
     return fuel
 
 
 def test_clawback_is_shown_then_posted_once(seeded):
-    shown = seeded("clawback", "--date", "2026-12-31", "--terms", TERMS)
+    shown = seeded("clawback", "--date", "2026-12-31")
     assert "Clawback test for lcr-outcomes on 2026-12-31 (LCR Outcomes Fund, deal by deal, recipient fund-manager)" \
         in shown.stdout
     assert "clawback due" in shown.stdout and "4,000.00" in shown.stdout
     assert "Not posted: add --post to record it" in shown.stdout
-    posted = json.loads(seeded("clawback", "--date", "2026-12-31", "--terms", TERMS, "--post", "--json").stdout)
+    posted = json.loads(seeded("clawback", "--date", "2026-12-31", "--post", "--json").stdout)
     assert posted["created"] is True and posted["clawback_pence"] == 400_000
     assert sum(line["amount_pence"] for line in posted["lines"]) == 0
     assert {s["investor"]: s["returned_pence"] for s in posted["shares"] if s["returned_pence"]} == {
         "big-impact": 233_236, "lcr-ca": 166_764}
-    again = seeded("clawback", "--date", "2026-12-31", "--terms", TERMS, "--post")
+    again = seeded("clawback", "--date", "2026-12-31", "--post")
     assert f"Clawback entry {posted['entry_id']} already posted (same key): nothing new" in again.stdout
-    after = json.loads(seeded("clawback", "--date", "2026-12-31", "--terms", TERMS, "--json").stdout)
+    after = json.loads(seeded("clawback", "--date", "2026-12-31", "--json").stdout)
     assert (after["returned_before_pence"], after["clawback_pence"]) == (400_000, 0)
     assert seeded("verify").returncode == 0
 
 
 def test_mistakes_are_one_line_errors(seeded):
-    whole = seeded("clawback", "--date", "2026-12-31", ok=False)
+    whole = seeded("clawback", "--date", "2026-12-30", ok=False)  # before the deal-by-deal version applies
     assert whole.returncode == 1
     assert "error: waterfall LCR Outcomes Fund waterfall is whole_fund" in whole.stderr
-    bad = seeded("clawback", "--date", "31/12/2026", "--terms", TERMS, ok=False)
+    bad = seeded("clawback", "--date", "31/12/2026", ok=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")

@@ -8,6 +8,7 @@ Kinds and how each case is submitted (in-process, through the same ``main()`` as
   participants of tests/data/pbr loaded);
 * ``participants/<case>.csv``: ``fuel participants import --contract lcr-housing``;
 * ``contracts/<case>.toml``: ``fuel contracts load``;
+* ``terms/<case>.toml``: ``fuel terms load`` (a waterfall path is relative to the case);
 * ``api/<case>.json``: ``{"method", "path", "body" | "body_text", "status", "message"}``, sent
   with a fund manager's token for lcr-outcomes; the answer must be a problem detail with that
   status whose detail or errors contain the message.
@@ -119,7 +120,7 @@ def matches(expected: str, text: str) -> bool:
 def test_the_corpus_is_big_and_every_case_has_an_expected_message():
     assert len(CASES) >= 40
     kinds = {kind for kind, _ in CASES}
-    assert {"flows", "outcomes", "contracts", "api"} <= kinds
+    assert {"flows", "outcomes", "contracts", "terms", "api"} <= kinds
     for kind, path in CASES:
         if kind != "api":
             assert path.with_suffix(".expected").exists(), f"{path} has no .expected file"
@@ -148,6 +149,7 @@ def test_bad_input_gives_a_clear_error_and_writes_nothing(kind, path, base_db, t
                              "--submitted-on", "2026-10-05"],
                 "participants": ["participants", "import", str(submitted), "--contract", CONTRACT],
                 "contracts": ["contracts", "load", str(submitted)],
+                "terms": ["terms", "load", str(submitted)],
             }[kind]
             code, stderr = run_cli(["--db", url, *args], monkeypatch, capsys)
             assert "Traceback" not in stderr

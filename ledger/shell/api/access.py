@@ -85,6 +85,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/funds/{fund_id}/investors/{investor_id}/statements/{quarter}"): frozenset({FM, INV, AUD}),
     ("GET", "/funds/{fund_id}/investors/{investor_id}/capital-account"): frozenset({FM, INV, AUD}),
     ("POST", "/funds/{fund_id}/distributions"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/terms"): READ_ALL,
+    ("POST", "/funds/{fund_id}/terms"): frozenset({FM}),
     # payment by results
     ("GET", "/contracts"): frozenset({FM, COM, AUD}),
     ("POST", "/contracts"): frozenset({FM}),

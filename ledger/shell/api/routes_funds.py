@@ -143,6 +143,9 @@ def load_setup(fund_id: str, body: s.FundSetupIn, principal: Caller, engine: Eng
     data = body.model_dump(exclude_unset=True)
     if data.get("fund", {}).get("id") != fund_id:
         raise ValidationError(f"fund.id must be {fund_id!r}, the fund in the path", field="fund.id")
+    if "terms" in data["fund"]:
+        raise ValidationError(f"fund.terms names a file, which the API cannot read: POST the terms and waterfall "
+                              f"texts to /funds/{fund_id}/terms", field="fund.terms")
     setup = fund_setup_from_mapping(data, "request body")
     with engine.begin() as conn:
         counts = save_setup(conn, setup, recorded_by(principal))

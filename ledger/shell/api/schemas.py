@@ -552,6 +552,34 @@ class DistributionOut(BaseModel):
     lines: list[Row]
 
 
+class FundTermsIn(Body):
+    """A fund's statement terms file and the waterfall file it names, as text (docs/statements.md)."""
+
+    terms_toml: str = Field(min_length=1, max_length=1_000_000, description="The terms file (TOML).")
+    waterfall_toml: str = Field(min_length=1, max_length=1_000_000,
+                                description="The waterfall file the terms name (docs/waterfall-format.md).")
+    terms_name: str = Field(default="terms.toml", min_length=1, max_length=200)
+    waterfall_name: str = Field(default="waterfall.toml", min_length=1, max_length=200)
+    effective_from: date | None = Field(default=None, description="First day this version applies (default: the "
+                                        "fund's start for the first version, today for a later one).")
+
+
+class FundTermsVersionOut(BaseModel):
+    fund: str
+    version: int
+    effective_from: date
+    terms_name: str
+    terms_sha256: str
+    waterfall_name: str
+    waterfall_sha256: str
+    loaded_at: str
+    loaded_by: str
+
+
+class FundTermsLoadOut(FundTermsVersionOut):
+    status: Literal["added", "unchanged"]
+
+
 # ---------------------------------------------------------------------------- joint-prime partners
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,8 +16,6 @@ class Settings(BaseModel):
     page_size_default: int = Field(default=100, ge=1, description="Entries per page when no limit is given.")
     page_size_max: int = Field(default=500, ge=1, description="Most entries one page may hold.")
     body_max_bytes: int = Field(default=20_000_000, ge=1, description="FUEL_API_BODY_MAX_BYTES: largest request body.")
-    terms_dir: Path = Field(default=Path(__file__).resolve().parents[3] / "fixtures" / "funds",
-                            description="FUEL_TERMS_DIR: folder of the funds' statement terms (*_terms.toml).")
     problem_base: str = Field(default="urn:fuel:problem:", description="Prefix of every problem `type`.")
     login_failures_max: int = Field(default=10, ge=1, description="FUEL_API_LOGIN_FAILURES_MAX: failed logins "
                                     "from one address within the window before it gets 429.")
@@ -40,6 +37,4 @@ class Settings(BaseModel):
         for name in ("login_failures_max", "login_window_seconds"):
             if env.get(f"FUEL_API_{name.upper()}"):
                 values[name] = int(env[f"FUEL_API_{name.upper()}"])
-        if env.get("FUEL_TERMS_DIR"):
-            values["terms_dir"] = Path(env["FUEL_TERMS_DIR"])
         return cls(**values)

@@ -395,15 +395,14 @@ async def issue_statements(fund_id: str, request: Request, principal: Viewer):
         from pathlib import Path
 
         from ledger.periods import Period
-        from ledger.shell.api.routes_statements import fund_terms
         from ledger.statements import assemble_statements
         from models.statements_store import statement_inputs
+        from models.terms_store import terms_for
         from reports.statements import write_statement
 
         period = Period.parse(quarter)
-        terms = fund_terms(request, fund_id)
         with reading(request.app.state.engine) as conn:
-            inputs = statement_inputs(conn, fund_id, period, terms)
+            inputs = statement_inputs(conn, fund_id, period, terms_for(conn, fund_id, period.last_day))
         built = assemble_statements(inputs)
         buffer = io.BytesIO()
         with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -31,7 +31,7 @@ DOWNLOADS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "html":
 def _statement(request: Request, fund_id: str, investor_id: str, quarter: str):
     from ledger.shell.api.routes_statements import _statement as build
 
-    return build(request, request.app.state.engine, fund_id, investor_id, quarter)
+    return build(request.app.state.engine, fund_id, investor_id, quarter)
 
 
 def _percent(value) -> str:
