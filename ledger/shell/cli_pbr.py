@@ -18,7 +18,9 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import parse_date
-from ledger.shell.cli_common import FIXTURES, JsonFlag, UserOption, app, current_user, engine, read_text
+from ledger.shell.cli_common import (
+    FIXTURES, JsonFlag, SheetOption, Table, UserOption, app, current_user, engine, read_text,
+)
 
 contracts_app = typer.Typer(help="Outcomes contracts: load a contract file, show it, build one from INDIGO data.",
                             no_args_is_help=True)
@@ -193,40 +195,53 @@ def _report_lines(report) -> list[str]:
     return lines
 
 
+#: columns whose numbers, in a workbook, are Excel serial dates
+PARTICIPANT_DATES = frozenset({"start_date"})
+OUTCOME_DATES = frozenset({"achieved_on", "submitted_on"})
+
+
 @participants_app.command("import")
 def participants_import(
-    file: Annotated[Path, typer.Argument(help="CSV: participant_id, start_date (YYYY-MM-DD), optional cohort, "
-                                              "other columns kept as attributes.")],
+    file: Annotated[Path, typer.Argument(help="CSV or .xlsx: participant_id, start_date (YYYY-MM-DD), optional "
+                                              "cohort, other columns kept as attributes.")],
     contract: ContractOption,
+    sheet: SheetOption = None,
     user: UserOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add participants to a contract's register, all or nothing. Re-importing a file adds nothing."""
     from models.pbr_store import import_participants
 
-    text = read_text(file)
-    with engine().begin() as conn:
-        report = import_participants(conn, contract, text, file.name, current_user(user))
+    table = Table(file, sheet, PARTICIPANT_DATES)
+    try:
+        with engine().begin() as conn:
+            report = import_participants(conn, contract, table.text, table.source_name, current_user(user))
+    except FuelError as exc:
+        raise table.explain(exc) from None
     _print(report.as_dict(), as_json, lines=_report_lines(report))
 
 
 @outcomes_app.command("import")
 def outcomes_import(
-    file: Annotated[Path, typer.Argument(help="CSV: participant_id, outcome_id, achieved_on, optional evidence_ref "
-                                              "and submitted_on.")],
+    file: Annotated[Path, typer.Argument(help="CSV or .xlsx: participant_id, outcome_id, achieved_on, optional "
+                                              "evidence_ref and submitted_on.")],
     contract: ContractOption,
     submitted_on: Annotated[Optional[str], typer.Option("--submitted-on", help="Submission date for rows without "
                             "one, YYYY-MM-DD (default: today); checked against the claim deadline.")] = None,
+    sheet: SheetOption = None,
     user: UserOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Import a provider's outcome events, all or nothing, with a report of rows the rules reject."""
     from models.pbr_store import import_outcomes
 
-    text = read_text(file)
     day = parse_date(submitted_on, "--submitted-on") if submitted_on else None
-    with engine().begin() as conn:
-        report = import_outcomes(conn, contract, text, file.name, current_user(user), day)
+    table = Table(file, sheet, OUTCOME_DATES)
+    try:
+        with engine().begin() as conn:
+            report = import_outcomes(conn, contract, table.text, table.source_name, current_user(user), day)
+    except FuelError as exc:
+        raise table.explain(exc) from None
     rows = [{"row": r, "participant_id": p, "outcome_id": o, "reason": why} for r, p, o, why in report.rejected]
     _print(report.as_dict(), as_json, rows if rows else None, ["row", "participant_id", "outcome_id", "reason"],
            "Rows the contract will reject", lines=_report_lines(report))
