@@ -391,25 +391,36 @@ def claims_recheck(contract: ContractOption, period: PeriodOption,
 
 @claims_app.command("mechanism")
 def claims_mechanism(contract: ContractOption, period: PeriodOption,
-                     data: Annotated[Path, typer.Option("--data", help="TOML file of the period's figures (docs/pbr.md).")],
+                     data: Annotated[Path, typer.Option("--data", help="TOML file or .xlsx sheet of the period's "
+                                                        "figures (docs/pbr.md, docs/formats.md).")],
                      index: Annotated[int, typer.Option("--index", help="Which [[mechanisms]] entry (0 = first).")] = 0,
+                     sheet: SheetOption = None,
                      user: UserOption = None, as_json: JsonFlag = False) -> None:
     """Compute a contract's comparison mechanism for a period and record the result."""
-    from ledger.pbr.mechanism_inputs import compute_mechanism
+    from ledger.pbr.mechanism_inputs import compute_mechanism, figures_from_rows
     from ledger.periods import Period
-    from models.pbr_store import get_contract, mechanism_results, record_mechanism
+    from ledger.shell.xlsx_in import is_workbook
+    from models.pbr_store import get_contract, mechanism_results, read_csv_text, record_mechanism
 
-    text = read_text(data)
-    try:
-        figures = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FuelError(f"{data}: not valid TOML: {exc}") from None
+    table = Table(data, sheet, frozenset({"start", "end"})) if is_workbook(data) else None
+    text = table.text if table else read_text(data)
+    if table is None:
+        try:
+            figures = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise FuelError(f"{data}: not valid TOML: {exc}") from None
     with engine().begin() as conn:
         c = get_contract(conn, contract)
         if not 0 <= index < len(c.mechanisms):
             raise ValidationError(f"contract {contract} has {len(c.mechanisms)} mechanism(s); --index {index} is not one",
                                   field="index")
         kind, params = c.mechanisms[index]
+        if table is not None:
+            try:
+                rows = read_csv_text(text, table.source_name).to_dict("records")
+                figures = figures_from_rows(kind, rows, table.source_name)
+            except FuelError as exc:
+                raise table.sheet_text.explain_any(exc) from None
         quarter = Period.parse(period)
         payment, result = compute_mechanism(kind, dict(params), figures, quarter,
                                             mechanism_results(conn, contract, index, quarter.name))

@@ -50,6 +50,12 @@ class SheetText:
             return exc
         return ImportRejected(self._place(exc.message), [self._place(p) for p in exc.problems])
 
+    def explain_any(self, exc: FuelError) -> FuelError:
+        """``explain`` for any error whose message names "row N: column" places."""
+        if isinstance(exc, ImportRejected):
+            return self.explain(exc)
+        return type(exc)(self._place(exc.message), field=exc.field) if hasattr(exc, "field") else exc
+
     def _place(self, message: str) -> str:
         letters = dict(self.letters)
 
@@ -63,8 +69,8 @@ class SheetText:
             letter = letters.get(name)
             return f"row {match.group(1)}, column {letter} ({name}):" if letter else match.group(0)
 
-        message = re.sub(r"row (\d+), column ([^:,]+):", flows_style, message)
-        return re.sub(r"row (\d+): ([^:,]+):", pbr_style, message)
+        message = re.sub(r"row (\d+), column ([^:,;]+):", flows_style, message)
+        return re.sub(r"row (\d+): ([^:,;]+):", pbr_style, message)
 
 
 def excel_serial_to_date(serial: float) -> date:

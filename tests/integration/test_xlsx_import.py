@@ -288,3 +288,39 @@ def test_a_bad_amount_in_a_workbook_names_the_column_letter(db, tmp_path, monkey
     code, _, err = run_cli(command("flows", path, url), monkeypatch, capsys)
     assert code == 1
     assert "row 2, column D (amount): amount '£10.00' is not a plain amount" in err
+
+
+MECHANISMS = ('\n[[mechanisms]]\nkind = "baseline_reduction"\nbaseline_units = 10000\nprice_per_unit = "120.50"\n'
+              'cap = "80000.00"\n\n[[mechanisms]]\nkind = "cohort_comparison"\nprice_per_event = "5000.00"\n'
+              'cohort_threshold = "0.1"\noverall_threshold = "0.075"\n')
+
+
+def test_mechanism_figures_from_a_workbook_price_like_the_toml(db, tmp_path, monkeypatch, capsys):
+    from ledger.pbr.mechanism_inputs import compute_mechanism
+    from ledger.periods import Period
+    from models.pbr_store import get_contract, load_contract
+
+    url, engine = db
+    text = (PBR / "contract.toml").read_text().replace('id = "lcr-housing"', 'id = "lcr-mech"', 1) + MECHANISMS
+    with engine.begin() as conn:
+        load_contract(conn, text, "contract.toml")
+        mechanisms = get_contract(conn, "lcr-mech").mechanisms
+    units = workbook(tmp_path / "units.xlsx", [["actual_units"], [9200]], as_text=False)
+    args = ["--db", url, "claims", "mechanism", "--contract", "lcr-mech", "--period", "2026Q3", "--json"]
+    code, out, err = run_cli([*args, "--data", str(units)], monkeypatch, capsys)
+    assert code == 0, err
+    assert json.loads(out)["payment_pence"] == 8_000_000  # 800 units at 120.50 = 96,400.00, capped at 80,000.00
+
+    cohorts = [["name", "intervention_size", "intervention_events", "comparison_size", "comparison_events"],
+               ["c1", 1000, 720, 1000, 800], ["c2", 500, 300, 500, 400]]
+    path = workbook(tmp_path / "cohorts.xlsx", cohorts, as_text=False)
+    code, out, err = run_cli([*args, "--index", "1", "--data", str(path)], monkeypatch, capsys)
+    assert code == 0, err
+    figures = {"cohorts": [dict(zip(cohorts[0], row)) for row in cohorts[1:]]}
+    kind, params = mechanisms[1]
+    assert json.loads(out)["payment_pence"] == compute_mechanism(kind, dict(params), figures, Period.parse("2026Q3"))[0]
+
+    bad = workbook(tmp_path / "bad.xlsx", [cohorts[0], ["c1", 1000, "lots", 1000, 800]])
+    code, _, err = run_cli([*args, "--index", "1", "--period", "2026Q4", "--data", str(bad)], monkeypatch, capsys)
+    assert code == 1
+    assert "bad.xlsx, sheet 'Data': row 2, column C (intervention_events): must be a whole number, got 'lots'" in err
