@@ -195,6 +195,19 @@ def _report_lines(report) -> list[str]:
     return lines
 
 
+@app.command("templates")
+def templates(contract: ContractOption,
+              out: Annotated[Path, typer.Option("--out", help="Directory for participants.xlsx and outcomes.xlsx.")]) -> None:
+    """Write the blank Excel workbooks a provider fills in for a contract (drop-down outcome ids, notes)."""
+    from ledger.shell.xlsx_templates import write_templates
+    from models.pbr_store import get_contract
+
+    with engine().connect() as conn:
+        c = get_contract(conn, contract)
+    for path in write_templates(c, out):
+        typer.echo(f"wrote {path}")
+
+
 #: columns whose numbers, in a workbook, are Excel serial dates
 PARTICIPANT_DATES = frozenset({"start_date"})
 OUTCOME_DATES = frozenset({"achieved_on", "submitted_on"})

@@ -324,3 +324,31 @@ def test_mechanism_figures_from_a_workbook_price_like_the_toml(db, tmp_path, mon
     code, _, err = run_cli([*args, "--index", "1", "--period", "2026Q4", "--data", str(bad)], monkeypatch, capsys)
     assert code == 1
     assert "bad.xlsx, sheet 'Data': row 2, column C (intervention_events): must be a whole number, got 'lots'" in err
+
+
+def test_templates_are_blank_workbooks_with_outcome_lists_and_notes_that_import(db, tmp_path, monkeypatch, capsys):
+    from openpyxl import load_workbook
+
+    url, _ = db
+    code, out, err = run_cli(["--db", url, "templates", "--contract", CONTRACT, "--out", str(tmp_path / "t")],
+                             monkeypatch, capsys)
+    assert code == 0, err
+    book = load_workbook(tmp_path / "t" / "outcomes.xlsx")
+    assert book.sheetnames == ["Outcomes", "Outcome ids", "Notes"]
+    assert [c.value for c in book["Outcomes"][1]] == OUTCOME_HEADER
+    ids = [row[0] for row in book["Outcome ids"].iter_rows(min_row=2, values_only=True)]
+    assert ids == ["entry", "sustained_3m", "employment_13w", "self_employment_13w"]
+    (check,) = book["Outcomes"].data_validations.dataValidation
+    assert check.type == "list" and check.formula1 == "'Outcome ids'!$A$2:$A$5" and "B2" in str(check.sqref)
+    notes = [row[0] for row in book["Notes"].iter_rows(values_only=True)]
+    assert "achieved_on" in notes and any("formulas" in (n or "") for n in notes)
+    # a provider fills it in: the first sheet imports as it is
+    ws = book["Outcomes"]
+    for column, value in enumerate(["P001", "entry", datetime(2026, 7, 1), "DOC-1", datetime(2026, 10, 5)], start=1):
+        ws.cell(row=2, column=column, value=value)  # the rows below stay formatted but empty
+    book.save(tmp_path / "t" / "outcomes.xlsx")
+    code, out, err = run_cli(command("outcomes", tmp_path / "t" / "outcomes.xlsx", url, "--json"), monkeypatch, capsys)
+    assert code == 0, err
+    assert json.loads(out)["added"] == 1
+    participants = load_workbook(tmp_path / "t" / "participants.xlsx")
+    assert [c.value for c in participants.active[1]] == ["participant_id", "start_date", "cohort"]
