@@ -1,6 +1,7 @@
 """Run a contract's ``[[mechanisms]]`` entry on one period's figures (pure).
 
-The figures come from a small TOML file, one shape per kind (docs/pbr.md):
+The figures come from a small TOML file, or one table of an .xlsx sheet (``figures_from_rows``,
+docs/formats.md), one shape per kind (docs/pbr.md):
 
 * ``cohort_comparison``: ``[[cohorts]]`` with ``name``, ``intervention_size``,
   ``intervention_events``, ``comparison_size``, ``comparison_events``;
