@@ -1,6 +1,7 @@
 """Run a contract's ``[[mechanisms]]`` entry on one period's figures (pure).
 
-The figures come from a small TOML file, one shape per kind (docs/pbr.md):
+The figures come from a small TOML file, or one table of an .xlsx sheet (``figures_from_rows``,
+docs/formats.md), one shape per kind (docs/pbr.md):
 
 * ``cohort_comparison``: ``[[cohorts]]`` with ``name``, ``intervention_size``,
   ``intervention_events``, ``comparison_size``, ``comparison_events``;
@@ -100,3 +101,53 @@ def compute_mechanism(
     else:  # pragma: no cover - the registry knows every kind
         raise ValidationError(f"mechanism kind {kind!r} has no figures reader", field="kind")
     return int(result.payment_pence), _plain(result)
+
+
+#: a workbook's figures: the columns of its one table, per kind (a list kind has a row per item)
+SHEET_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "cohort_comparison": ("name", "intervention_size", "intervention_events", "comparison_size", "comparison_events"),
+    "per_day": ("participant_id", "start", "end"),
+    "baseline_reduction": ("actual_units",),
+    "tiered_bands": ("improvement",),
+    "savings_share": ("savings",),
+}
+_LISTS = {"cohort_comparison": "cohorts", "per_day": "spells"}
+_INTEGERS = {"intervention_size", "intervention_events", "comparison_size", "comparison_events", "actual_units"}
+
+
+def figures_from_rows(kind: str, rows: Sequence[Mapping[str, str]], source: str) -> dict[str, Any]:
+    """The figures of a sheet read as text rows (``row_number`` included), in the TOML shape
+    ``compute_mechanism`` takes; every problem at once, naming row and column."""
+    columns = SHEET_COLUMNS.get(kind)
+    if columns is None:  # pragma: no cover - the registry knows every kind
+        raise ValidationError(f"mechanism kind {kind!r} has no figures reader", field="kind")
+    problems: list[str] = []
+    present = set(rows[0]) - {"row_number"} if rows else set()
+    unknown = sorted(present - set(columns))
+    missing = [c for c in columns if c not in present and c != "end"]
+    if unknown or missing:
+        raise ValidationError(f"{source}: {kind} figures need the columns {', '.join(columns)}"
+                              + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                              + (f"; missing: {', '.join(missing)}" if missing else ""), field="columns")
+    items: list[dict[str, Any]] = []
+    for row in rows:
+        item: dict[str, Any] = {}
+        for column in columns:
+            value = str(row.get(column, "")).strip()
+            if value == "" and column == "end":
+                continue
+            if value == "":
+                problems.append(f"row {row['row_number']}: {column}: blank")
+            elif column in _INTEGERS:
+                if not value.isdigit():
+                    problems.append(f"row {row['row_number']}: {column}: must be a whole number, got {value!r}")
+                else:
+                    item[column] = int(value)
+            else:
+                item[column] = value
+        items.append(item)
+    if kind not in _LISTS and len(rows) != 1:
+        problems.append(f"{kind} figures are one row under the header, got {len(rows)}")
+    if problems:
+        raise ValidationError(f"{source}: {'; '.join(problems[:20])}", field=columns[0])
+    return {_LISTS[kind]: items} if kind in _LISTS else items[0]

@@ -39,6 +39,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 AsOfOption = Annotated[
     Optional[str], typer.Option("--as-of", help="Effective date, YYYY-MM-DD, inclusive (default: today).")
 ]
+SheetOption = Annotated[
+    Optional[str], typer.Option("--sheet", help="For an .xlsx file: the sheet to read (default: the first).")
+]
 UserOption = Annotated[
     Optional[str], typer.Option("--user", help="Who is recording this (default: $FUEL_USER or your login).")
 ]
@@ -94,6 +97,28 @@ def read_text(path: Path) -> str:
         raise FuelError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
         raise FuelError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+class Table:
+    """A CSV file, or one sheet of an .xlsx workbook read as CSV text (ledger/shell/xlsx_in.py)."""
+
+    def __init__(self, path: Path, sheet: str | None, date_columns: frozenset[str]) -> None:
+        from ledger.shell.xlsx_in import is_workbook, read_sheet
+
+        self.sheet_text = None
+        if is_workbook(path):
+            self.sheet_text = read_sheet(path, sheet, date_columns)
+            self.text, self.source_name = self.sheet_text.text, self.sheet_text.source_name
+        else:
+            if sheet is not None:
+                raise ValidationError(f"{path.name}: --sheet is for .xlsx workbooks; this is a CSV file", field="sheet")
+            if path.suffix.lower() == ".xls":
+                raise FuelError(f"{path.name}: the old .xls format is not read; save it as .xlsx or CSV UTF-8")
+            self.text, self.source_name = read_text(path), path.name
+
+    def explain(self, exc: FuelError) -> FuelError:
+        """The importer's error, with Excel's column letters when the file was a workbook."""
+        return self.sheet_text.explain(exc) if self.sheet_text is not None else exc
 
 
 def load_structured(path: Path):

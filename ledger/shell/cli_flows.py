@@ -23,6 +23,8 @@ from ledger.shell.cli_common import (
     AsOfOption,
     CsvFlag,
     JsonFlag,
+    SheetOption,
+    Table,
     UserOption,
     app,
     as_of_date,
@@ -576,16 +578,20 @@ def record_transfer(
 
 @import_app.command("flows")
 def import_flows_cmd(
-    file: Annotated[Path, typer.Argument(help="Flows CSV: one row per event (columns in docs/fund-flows.md).")],
+    file: Annotated[Path, typer.Argument(help="Flows CSV or .xlsx: one row per event (columns in docs/fund-flows.md).")],
+    sheet: SheetOption = None,
     user: UserOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import a flows CSV: every row is checked first; any problem rejects the whole file."""
+    """Import a flows CSV or workbook: every row is checked first; any problem rejects the whole file."""
     from models.flows_store import import_flows
 
-    text = read_text(file)
-    with engine().begin() as conn:
-        result = import_flows(conn, text, file.name, current_user(user))
+    table = Table(file, sheet, frozenset({"date"}))
+    try:
+        with engine().begin() as conn:
+            result = import_flows(conn, table.text, table.source_name, current_user(user))
+    except FuelError as exc:
+        raise table.explain(exc) from None
     summary = {"file": file.name, "posted": result.posted, "already_posted": result.already,
                "entry_ids": [r.entry.id for r in result.results if r.created]}
     if as_json:

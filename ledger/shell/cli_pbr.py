@@ -18,7 +18,9 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import parse_date
-from ledger.shell.cli_common import FIXTURES, JsonFlag, UserOption, app, current_user, engine, read_text
+from ledger.shell.cli_common import (
+    FIXTURES, JsonFlag, SheetOption, Table, UserOption, app, current_user, engine, read_text,
+)
 
 contracts_app = typer.Typer(help="Outcomes contracts: load a contract file, show it, build one from INDIGO data.",
                             no_args_is_help=True)
@@ -193,40 +195,66 @@ def _report_lines(report) -> list[str]:
     return lines
 
 
+@app.command("templates")
+def templates(contract: ContractOption,
+              out: Annotated[Path, typer.Option("--out", help="Directory for participants.xlsx and outcomes.xlsx.")]) -> None:
+    """Write the blank Excel workbooks a provider fills in for a contract (drop-down outcome ids, notes)."""
+    from ledger.shell.xlsx_templates import write_templates
+    from models.pbr_store import get_contract
+
+    with engine().connect() as conn:
+        c = get_contract(conn, contract)
+    for path in write_templates(c, out):
+        typer.echo(f"wrote {path}")
+
+
+#: columns whose numbers, in a workbook, are Excel serial dates
+PARTICIPANT_DATES = frozenset({"start_date"})
+OUTCOME_DATES = frozenset({"achieved_on", "submitted_on"})
+
+
 @participants_app.command("import")
 def participants_import(
-    file: Annotated[Path, typer.Argument(help="CSV: participant_id, start_date (YYYY-MM-DD), optional cohort, "
-                                              "other columns kept as attributes.")],
+    file: Annotated[Path, typer.Argument(help="CSV or .xlsx: participant_id, start_date (YYYY-MM-DD), optional "
+                                              "cohort, other columns kept as attributes.")],
     contract: ContractOption,
+    sheet: SheetOption = None,
     user: UserOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add participants to a contract's register, all or nothing. Re-importing a file adds nothing."""
     from models.pbr_store import import_participants
 
-    text = read_text(file)
-    with engine().begin() as conn:
-        report = import_participants(conn, contract, text, file.name, current_user(user))
+    table = Table(file, sheet, PARTICIPANT_DATES)
+    try:
+        with engine().begin() as conn:
+            report = import_participants(conn, contract, table.text, table.source_name, current_user(user))
+    except FuelError as exc:
+        raise table.explain(exc) from None
     _print(report.as_dict(), as_json, lines=_report_lines(report))
 
 
 @outcomes_app.command("import")
 def outcomes_import(
-    file: Annotated[Path, typer.Argument(help="CSV: participant_id, outcome_id, achieved_on, optional evidence_ref "
-                                              "and submitted_on.")],
+    file: Annotated[Path, typer.Argument(help="CSV or .xlsx: participant_id, outcome_id, achieved_on, optional "
+                                              "evidence_ref and submitted_on.")],
     contract: ContractOption,
     submitted_on: Annotated[Optional[str], typer.Option("--submitted-on", help="Submission date for rows without "
                             "one, YYYY-MM-DD (default: today); checked against the claim deadline.")] = None,
+    sheet: SheetOption = None,
     user: UserOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Import a provider's outcome events, all or nothing, with a report of rows the rules reject."""
     from models.pbr_store import import_outcomes
 
-    text = read_text(file)
     day = parse_date(submitted_on, "--submitted-on") if submitted_on else None
-    with engine().begin() as conn:
-        report = import_outcomes(conn, contract, text, file.name, current_user(user), day)
+    table = Table(file, sheet, OUTCOME_DATES)
+    try:
+        with engine().begin() as conn:
+            report = import_outcomes(conn, contract, table.text, table.source_name, current_user(user), day)
+    except FuelError as exc:
+        raise table.explain(exc) from None
     rows = [{"row": r, "participant_id": p, "outcome_id": o, "reason": why} for r, p, o, why in report.rejected]
     _print(report.as_dict(), as_json, rows if rows else None, ["row", "participant_id", "outcome_id", "reason"],
            "Rows the contract will reject", lines=_report_lines(report))
@@ -376,25 +404,36 @@ def claims_recheck(contract: ContractOption, period: PeriodOption,
 
 @claims_app.command("mechanism")
 def claims_mechanism(contract: ContractOption, period: PeriodOption,
-                     data: Annotated[Path, typer.Option("--data", help="TOML file of the period's figures (docs/pbr.md).")],
+                     data: Annotated[Path, typer.Option("--data", help="TOML file or .xlsx sheet of the period's "
+                                                        "figures (docs/pbr.md, docs/formats.md).")],
                      index: Annotated[int, typer.Option("--index", help="Which [[mechanisms]] entry (0 = first).")] = 0,
+                     sheet: SheetOption = None,
                      user: UserOption = None, as_json: JsonFlag = False) -> None:
     """Compute a contract's comparison mechanism for a period and record the result."""
-    from ledger.pbr.mechanism_inputs import compute_mechanism
+    from ledger.pbr.mechanism_inputs import compute_mechanism, figures_from_rows
     from ledger.periods import Period
-    from models.pbr_store import get_contract, mechanism_results, record_mechanism
+    from ledger.shell.xlsx_in import is_workbook
+    from models.pbr_store import get_contract, mechanism_results, read_csv_text, record_mechanism
 
-    text = read_text(data)
-    try:
-        figures = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FuelError(f"{data}: not valid TOML: {exc}") from None
+    table = Table(data, sheet, frozenset({"start", "end"})) if is_workbook(data) else None
+    text = table.text if table else read_text(data)
+    if table is None:
+        try:
+            figures = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise FuelError(f"{data}: not valid TOML: {exc}") from None
     with engine().begin() as conn:
         c = get_contract(conn, contract)
         if not 0 <= index < len(c.mechanisms):
             raise ValidationError(f"contract {contract} has {len(c.mechanisms)} mechanism(s); --index {index} is not one",
                                   field="index")
         kind, params = c.mechanisms[index]
+        if table is not None:
+            try:
+                rows = read_csv_text(text, table.source_name).to_dict("records")
+                figures = figures_from_rows(kind, rows, table.source_name)
+            except FuelError as exc:
+                raise table.sheet_text.explain_any(exc) from None
         quarter = Period.parse(period)
         payment, result = compute_mechanism(kind, dict(params), figures, quarter,
                                             mechanism_results(conn, contract, index, quarter.name))

@@ -102,7 +102,7 @@ def test_bad_input_prints_one_error_line_and_writes_nothing(fuel):
     [], ["contracts"], ["contracts", "load"], ["contracts", "show"], ["contracts", "from-indigo"],
     ["participants", "import"], ["outcomes", "import"], ["claims", "run"], ["claims", "approve"],
     ["claims", "dispute"], ["claims", "invoice"], ["claims", "pay"], ["claims", "sample"], ["claims", "recheck"],
-    ["claims", "mechanism"], ["claims", "show"], ["claims", "plan"],
+    ["claims", "mechanism"], ["claims", "show"], ["claims", "plan"], ["templates"],
 ])  # fmt: skip
 def test_every_pbr_command_has_help(command):
     from typer.testing import CliRunner
