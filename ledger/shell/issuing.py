@@ -90,10 +90,10 @@ def partner_drafts(conn, fund_id: str, period: Period, fmt: str) -> list[store.D
     drafts = []
     for contract_id in ids:
         for partner in partners_store.list_partners(conn, contract_id):
-            figures = partners_store.partner_statement(conn, contract_id, partner["id"], period.name)
-            party = f"{contract_id}/{partner['id']}"
+            figures = partners_store.partner_statement(conn, contract_id, partner["partner_id"], period.name)
+            party = f"{contract_id}/{partner['partner_id']}"
             drafts.append(store.Draft("partner_statement", f"{contract_id}/{period.name}", period.name, "partner", party,
-                                      f"Partner statement {contract_id} {period.name} for {partner['id']}",
+                                      f"Partner statement {contract_id} {period.name} for {partner['partner_id']}",
                                       statement_file_name(figures, fmt), MEDIA[fmt],
                                       _as_bytes(render_statement(figures, "html"), fmt, TEMPLATES)))
     return drafts
@@ -195,9 +195,7 @@ def deliver(engine: Engine, fund_id: str, channel, settings, *, by: str = "fuel"
         token = secrets.token_urlsafe(24) if row["method"] == "link" else None
         link = f"{settings.public_url.rstrip('/')}/ui/open/{token}" if token else None
         message = compose(doc, contact, fund_name=fund_name, sender=settings.sender, delivery_id=row["id"], link=link)
-        message["X-Fuel-Party"] = row["party_id"]
-        message["X-Fuel-File"] = doc["file_name"]
-        message["X-Fuel-Contact"] = contact["contact_key"]
+        label = (row["party_id"], f"{doc['file_name']}__{contact['contact_key']}")
         base_attempt = row["attempts"]
 
         def on_attempt(attempt, outcome, row=row, message=message, base=base_attempt):
@@ -207,7 +205,7 @@ def deliver(engine: Engine, fund_id: str, channel, settings, *, by: str = "fuel"
                              link_token_sha256=hashlib.sha256(token.encode()).hexdigest() if token else None)
 
         limiter.wait()
-        outcome = send_with_retries(channel, message, settings, on_attempt=on_attempt, sleep=sleep)
+        outcome = send_with_retries(channel, message, label, settings, on_attempt=on_attempt, sleep=sleep)
         results.append({"delivery": row["id"], "document": doc["id"], "party": row["party_id"],
                         "contact": contact["contact_key"], "status": outcome.status, "detail": outcome.detail})
     return results

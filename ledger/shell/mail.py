@@ -107,7 +107,7 @@ class SmtpChannel:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
 
-    def send(self, message: EmailMessage) -> Outcome:
+    def send(self, message: EmailMessage, label: tuple[str, str]) -> Outcome:
         s = self.settings
         try:
             if s.tls == "ssl":
@@ -134,7 +134,7 @@ class SmtpChannel:
 
 
 class OutboxChannel:
-    """Writes each message as ``OUTBOX/<party>/<document file>__<contact>.eml`` (opens in any
+    """Writes each message as ``OUTBOX/<party>/<document file>__<contact>.eml`` (the label) (opens in any
     mail program), never touching the network."""
 
     name = "outbox"
@@ -142,9 +142,8 @@ class OutboxChannel:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> Outcome:
-        party = _safe(message["X-Fuel-Party"] or "fund")
-        stem = _safe(f"{message['X-Fuel-File']}__{message['X-Fuel-Contact']}")
+    def send(self, message: EmailMessage, label: tuple[str, str]) -> Outcome:
+        party, stem = (_safe(part) for part in label)
         path = self.folder / party / f"{stem}.eml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(bytes(message))
@@ -159,7 +158,7 @@ def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def send_with_retries(channel, message: EmailMessage, settings: MailSettings, *,
+def send_with_retries(channel, message: EmailMessage, label: tuple[str, str], settings: MailSettings, *,
                       on_attempt: Callable[[int, Outcome], None], sleep=time.sleep) -> Outcome:
     """Send; on a temporary failure wait and retry, up to ``settings.retries`` times. Every
     attempt's outcome is reported to ``on_attempt`` (which records it) before the next."""
@@ -167,7 +166,7 @@ def send_with_retries(channel, message: EmailMessage, settings: MailSettings, *,
     attempt = 0
     while True:
         attempt += 1
-        outcome = channel.send(message)
+        outcome = channel.send(message, label)
         on_attempt(attempt, outcome)
         if outcome.status != "deferred" or attempt > len(delays):
             return outcome
