@@ -6,12 +6,15 @@ its SHA-256, so a reader (or a test) can check the attachment against the frozen
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from functools import lru_cache
 from pathlib import Path
 
 TEMPLATES = Path(__file__).parent / "templates" / "mail"
+#: SMTP line endings; headers up to 120 characters stay on one line (a SHA-256 header is 86)
+POLICY = policy.SMTP.clone(max_line_length=120)
 
 
 @lru_cache(maxsize=2)
@@ -31,7 +34,7 @@ def compose(doc: dict, contact: dict, *, fund_name: str, sender: str, delivery_i
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(**context).strip()
     if doc["version"] > 1:
         subject = f"{subject} (version {doc['version']}, corrected)"
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = formataddr((contact["name"] or "", contact["email"]))
