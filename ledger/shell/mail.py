@@ -24,7 +24,8 @@ from ledger.errors import ValidationError
 class MailSettings:
     """``FUEL_SMTP_HOST``, ``FUEL_SMTP_PORT``, ``FUEL_SMTP_TLS`` (none, starttls, ssl),
     ``FUEL_SMTP_USER``, ``FUEL_SMTP_PASSWORD``, ``FUEL_MAIL_FROM``, ``FUEL_MAIL_RATE_PER_SECOND``,
-    ``FUEL_MAIL_RETRIES``, ``FUEL_MAIL_BACKOFF_SECONDS``, ``FUEL_PUBLIC_URL`` (for sign-in links)."""
+    ``FUEL_MAIL_RETRIES``, ``FUEL_MAIL_BACKOFF_SECONDS``, ``FUEL_PUBLIC_URL`` (for sign-in links),
+    ``FUEL_MAIL_OUTBOX`` (the pages and the API write .eml files there instead)."""
 
     host: str = "localhost"
     port: int = 25
@@ -37,13 +38,16 @@ class MailSettings:
     backoff_seconds: float = 2.0
     timeout_seconds: float = 30.0
     public_url: str = "http://127.0.0.1:8000"
+    #: FUEL_MAIL_OUTBOX: when set, the pages and the API deliver to this folder instead of SMTP
+    outbox: str | None = None
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "MailSettings":
         env = os.environ if env is None else env
         values: dict = {}
         names = {"host": "FUEL_SMTP_HOST", "tls": "FUEL_SMTP_TLS", "user": "FUEL_SMTP_USER",
-                 "password": "FUEL_SMTP_PASSWORD", "sender": "FUEL_MAIL_FROM", "public_url": "FUEL_PUBLIC_URL"}
+                 "password": "FUEL_SMTP_PASSWORD", "sender": "FUEL_MAIL_FROM", "public_url": "FUEL_PUBLIC_URL",
+                 "outbox": "FUEL_MAIL_OUTBOX"}
         for name, var in names.items():
             if env.get(var):
                 values[name] = env[var]
