@@ -366,6 +366,32 @@ def _summary(conn, built: Built, statements) -> dict:
             "mechanism_pence": built.mechanism_pence, "participants": built.participants}
 
 
+def issue_to_outbox(engine: Engine, built: Built, outbox: Path) -> dict:
+    """Issue the last quarter's investor and council statements and the partners' last paid
+    quarter's, to the demo contacts (fixtures/demo_contacts.toml), delivered as .eml files.
+    HTML documents keep the demo fast; `fuel issue statements` freezes PDFs by default."""
+    from ledger.shell.issuing import channel_for, deliver, issue_drafts, council_drafts, investor_drafts, partner_drafts
+    from ledger.shell.mail import MailSettings
+    from models.delivery_store import add_contact
+
+    import shutil
+
+    shutil.rmtree(outbox, ignore_errors=True)  # a previous run's messages are not this run's
+    contacts = tomllib.loads((FIXTURES / "demo_contacts.toml").read_text(encoding="utf-8"))["contact"]
+    partner_periods = sorted({Period.parse(period) for _, _, period in _partner_targets(built)}, key=lambda p: p.start)
+    with engine.begin() as conn:
+        for c in contacts:
+            add_contact(conn, FUND, c["kind"], c["party"], c["key"], c["name"], c["email"], c["roles"], c["method"], USER)
+        drafts = investor_drafts(conn, FUND, built.last, "html", None) + council_drafts(conn, FUND, built.last, "html")
+        for period in partner_periods:
+            drafts += partner_drafts(conn, FUND, period, "html")
+        result = issue_drafts(conn, FUND, drafts, "outbox", USER, None)
+    settings = MailSettings(rate_per_second=1000.0, retries=0)
+    sent = deliver(engine, FUND, channel_for("outbox", outbox, settings), settings, by=USER,
+                   delivery_ids=list(result.queued))
+    return {"documents": len(result.documents), "sent": sum(1 for r in sent if r["status"] == "sent")}
+
+
 # ---------------------------------------------------------------------------- commands
 
 
@@ -397,9 +423,13 @@ def run_demo(out: Path, *, seed: int = 2026, participants: int = data.BASE_PARTI
             task = progress.add_task("Writing statements", total=output_steps(engine, built))
             summary = write_outputs(engine, built, out,
                                     lambda what: progress.update(task, advance=1, description=f"Wrote {what}"))
+            summary["outbox"] = issue_to_outbox(engine, built, out / "outbox")
     finally:
         engine.dispose()
     print_summary(summary, out)
+    typer.echo(f"Issued and delivered to the file outbox (no network): {summary['outbox']['documents']} documents, "
+               f"{summary['outbox']['sent']} messages in {(out / 'outbox').resolve()} (one .eml per reader; "
+               "`fuel --db sqlite:///out/demo.db deliveries list` shows each delivery)")
     typer.echo(f"Files: {out.resolve()}  (start with {(out / 'investors').resolve()})")
     return summary
 

@@ -115,4 +115,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): Case(200, *_p(f"/statements/{PAID}")),
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}/download/{fmt}"): Case(
         200, *_p(f"/statements/{PAID}/download/csv")),
+    # issued documents: the list is each principal's own; a document outside it is a 404 like a
+    # missing one (tests/delivery/test_pages.py opens real ones for each role)
+    ("GET", "/documents"): Case(200, lambda r: Call("/documents")),
+    ("GET", "/documents/{document_id}"): Case(404, lambda r: Call("/documents/999999")),
+    ("GET", "/funds/{fund_id}/deliveries"): Case(200, *_f("/funds/{f}/deliveries")),
+    ("POST", "/funds/{fund_id}/deliveries/resend"): Case(303, *_f(
+        "/funds/{f}/deliveries/resend", {"quarter": PAID}, {"quarter": PAID})),
 }

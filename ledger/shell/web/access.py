@@ -59,10 +59,16 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/contracts/{contract_id}/partners/{partner_id}"): PARTNER_READ,
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): PARTNER_READ,
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}/download/{fmt}"): PARTNER_READ,
+    # issued documents and their delivery (each reader its own: checked against the scope)
+    ("GET", "/documents"): ANY,
+    ("GET", "/documents/{document_id}"): ANY,
+    ("GET", "/funds/{fund_id}/deliveries"): FUND_READ,
+    ("POST", "/funds/{fund_id}/deliveries/resend"): frozenset({FM}),
 }
 
-#: Pages anyone may open (signing in and out, the stylesheet and script).
-PUBLIC_PAGES = frozenset({("GET", "/login"), ("POST", "/login"), ("POST", "/logout")})
+#: Pages anyone may open (signing in and out, the stylesheet and script, a message's link:
+#: it records the opening, then the document asks for a sign-in).
+PUBLIC_PAGES = frozenset({("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/open/{token}")})
 
 COOKIE = "fuel_session"
 
