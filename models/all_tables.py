@@ -9,5 +9,6 @@ import models.statements_tables  # noqa: F401  (distribution lines, migration 00
 import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project pipeline, migration 0007)
 import models.web_tables  # noqa: F401  (web pages' users and sessions, migration 0008)
 import models.terms_tables  # noqa: F401  (fund statement terms, versioned, migration 0011)
+import models.values_tables  # noqa: F401  (value tables of outcomes, migration 0023)
 
 metadata = SQLModel.metadata
