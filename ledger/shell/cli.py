@@ -266,6 +266,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_partners  # noqa: E402,F401  (registers `fuel partners`, `claims passthrough`, `projects stage`, `report pipeline`)
     from ledger.shell import cli_web  # noqa: E402,F401  (registers `fuel users` for the web pages)
     from ledger.shell import cli_ops  # noqa: E402,F401  (registers `fuel backup`, `fuel restore`, `participants export`)
+    from ledger.shell import cli_values  # noqa: E402,F401  (registers `fuel values load|list` and `fuel report value`)
 
 
 def main() -> None:
