@@ -152,7 +152,8 @@ def year_factors(duration_years: int, decay: Decimal, discount_rate: Decimal) ->
     """Per year of the benefit, the share of year 0's value it keeps after decay and discounting."""
     with localcontext() as ctx:
         ctx.prec = 40
-        return tuple((ONE - decay) ** t / (ONE + discount_rate) ** t for t in range(duration_years))
+        # year 0 keeps all of itself (Decimal refuses 0 ** 0 when the decay is total)
+        return tuple(ONE if t == 0 else (ONE - decay) ** t / (ONE + discount_rate) ** t for t in range(duration_years))
 
 
 def discount_factor(year: int, rate: Decimal) -> Decimal:
