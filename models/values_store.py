@@ -129,3 +129,20 @@ def require_table(conn: Connection, contract_id: str) -> tuple[int, ValueTable]:
     if found is None:
         raise ValidationError(f"contract {contract_id} has no value table: {NO_TABLE_HINT}", field="contract")
     return found
+
+
+def shares_by_outcome(conn: Connection, contract_id: str, as_of: date) -> dict[tuple[str, str], int]:
+    """(payer, outcome) -> pence of the payers' line shares in the same approved runs: the flow
+    from each payer to each outcome (before any clawback taken on the run as a whole)."""
+    from models.pbr_tables import PbrLineShareRow
+
+    runs = PbrClaimRunRow.__table__
+    lines = PbrClaimLineRow.__table__
+    shares = PbrLineShareRow.__table__
+    query = (select(shares.c.payer_id, lines.c.outcome_id, func.sum(shares.c.share_pence))
+             .join(lines, and_(lines.c.run_id == shares.c.run_id, lines.c.line_no == shares.c.line_no))
+             .join(runs, runs.c.id == shares.c.run_id)
+             .where(runs.c.contract_id == contract_id, runs.c.period_end <= as_of + timedelta(days=1),
+                    runs.c.status.in_(("approved", "invoiced", "paid", "sampled")))
+             .group_by(shares.c.payer_id, lines.c.outcome_id))
+    return {(p, o): int(v or 0) for p, o, v in conn.execute(query).all() if v}

@@ -35,7 +35,7 @@ def _text(value: Decimal | None) -> str:
 def contract_value(conn: Connection, contract_id: str, as_of: date) -> dict:
     """One contract's figures: counts, payments per payer, value lines, totals and ratios."""
     from models.pbr_store import get_contract
-    from models.values_store import approved_figures, require_table
+    from models.values_store import approved_figures, require_table, shares_by_outcome
 
     contract = get_contract(conn, contract_id)
     stored_version, table = require_table(conn, contract_id)
@@ -49,6 +49,11 @@ def contract_value(conn: Connection, contract_id: str, as_of: date) -> dict:
     outcomes = sum(counts.values())
     public = sum(by_kind.values())
     payer_names = {p.payer_id: p.name for p in contract.payers}
+    outcome_agency: dict[tuple[str, str], int] = {}
+    for line in lines:
+        if line.kind == "fiscal" and line.total_pence:
+            key = (line.outcome, line.agency)
+            outcome_agency[key] = outcome_agency.get(key, 0) + line.total_pence
     return {
         "contract": contract_id, "name": contract.name, "project": contract.project, "counts": counts,
         "payments": {p.payer_id: payments.get(p.payer_id, 0) for p in contract.payers}, "payer_names": payer_names,
@@ -59,7 +64,17 @@ def contract_value(conn: Connection, contract_id: str, as_of: date) -> dict:
         "fiscal_roi": roi(by_kind["fiscal"], cost),
         "cost_per_outcome_pence": (cost // outcomes) if outcomes else None,  # floor: whole pence, never more than paid
         "payback_years": payback_years(cost, benefits_by_year(lines)),
+        "payer_outcome": shares_by_outcome(conn, contract_id, as_of), "outcome_agency": outcome_agency,
     }
+
+
+def flow_svg(c: dict, currency: str = "GBP") -> str:
+    """The contract's payers -> outcomes -> agencies chart."""
+    from reports.value_chart import flow_chart
+
+    labels = {**c["payer_names"], **AGENCY_NAMES}
+    return flow_chart(f"{c['contract']}: from the payers, through the outcomes, to the agencies that save",
+                      c["payer_outcome"], c["outcome_agency"], labels, currency)
 
 
 def _summary_row(c: dict) -> dict:
