@@ -10,8 +10,9 @@ from typing import Mapping
 
 from reports.html import _svg_open, money
 
-WIDTH, HEIGHT, NODE_W, GAP = 760, 340, 14, 6
-COLUMNS_X = (170, 373, 576)
+WIDTH, HEIGHT, NODE_W, GAP = 820, 340, 14, 6
+COLUMNS_X = (260, 450, 640)
+FILLS = {"flow-pay": "#1f5f99", "flow-value": "#2e8540"}  # payers' money blue, public value green
 
 
 def _stack(totals: Mapping[str, int], scale: float, top: int) -> dict[str, tuple[float, float]]:
@@ -51,7 +52,7 @@ def flow_chart(title: str, payer_outcome: Mapping[tuple[str, str], int], outcome
         mid = (x0 + x1) / 2
         parts.append(f'<path class="{cls}" d="M{x0:.1f},{y0:.1f} C{mid:.1f},{y0:.1f} {mid:.1f},{y1:.1f} {x1:.1f},{y1:.1f} '
                      f'L{x1:.1f},{y1 + h:.1f} C{mid:.1f},{y1 + h:.1f} {mid:.1f},{y0 + h:.1f} {x0:.1f},{y0 + h:.1f} Z" '
-                     f'fill-opacity="0.35"><title>{escape(text)}</title></path>')
+                     f'fill="{FILLS[cls]}" fill-opacity="0.45"><title>{escape(text)}</title></path>')
 
     for (p, o), v in sorted(payer_outcome.items()):
         h = v * scale
@@ -67,10 +68,10 @@ def flow_chart(title: str, payer_outcome: Mapping[tuple[str, str], int], outcome
         used_in[a] += h
     for column, (x, stack, totals) in enumerate(zip(COLUMNS_X, nodes, (payers, middle, agencies))):
         for key, (y, h) in stack.items():
-            parts.append(f'<rect class="flow-node" x="{x}" y="{y:.1f}" width="{NODE_W}" height="{h:.1f}"/>')
+            parts.append(f'<rect class="flow-node" fill="#333" x="{x}" y="{y:.1f}" width="{NODE_W}" height="{h:.1f}"/>')
             label = f"{labels.get(key, key)} {money(totals[key], currency)}" if column != 1 else labels.get(key, key)
             anchor, lx = ("end", x - 4) if column == 0 else ("start", x + NODE_W + 4)
-            parts.append(f'<text x="{lx}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}" class="flow-label">'
+            parts.append(f'<text x="{lx}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}" class="flow-label" font-size="12">'
                          f'{escape(label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
