@@ -115,18 +115,22 @@ def investor_narrative(statement) -> tuple[Sentence, ...]:
 # ---------------------------------------------------------------------------- value pages and dashboard
 
 
+#: agencies as a sentence names them
+IN_WORDS = {"local_authority": "the local authority", "nhs": "the NHS", "dwp": "DWP", "hmrc": "HMRC",
+            "police_cj": "police and criminal justice", "housing": "housing providers"}
+
+
 def _ratio(name: str, value: Decimal | None, href: str) -> Figure:
     return Figure(name, value, "not available" if value is None else f"{value}", href)
 
 
-def value_narrative(report, previous=None) -> tuple[Sentence, ...]:
+def value_narrative(report, previous=None, page: str = "") -> tuple[Sentence, ...]:
     """For each contract of a value report: who paid, who benefits, whether it pays for itself;
-    and, given the report of a quarter earlier, what changed since."""
-    from ledger.values import AGENCY_NAMES
-
+    and, given the report of a quarter earlier, what changed since. ``page``: the value page's
+    address when the sentences are shown elsewhere (the dashboard), so links reach it."""
     out = []
     for c in report.extra["contracts"]:
-        href = f"#value-{c['contract']}"
+        href = f"{page}#value-{c['contract']}"
         payers = [(c["payer_names"][p], v) for p, v in c["payments"].items() if v]
         agencies = sorted(((a, v) for a, v in c["by_agency"].items() if v), key=lambda item: (-item[1], item[0]))
         figures = [_money(f"payer{i}", v, href) for i, (_, v) in enumerate(payers)]
@@ -141,23 +145,24 @@ def value_narrative(report, previous=None) -> tuple[Sentence, ...]:
             figs = [_money("fiscal", c["by_kind"]["fiscal"], href), _money("top", top_pence, href),
                     _ratio("bcr", c["fiscal_bcr"], href)]
             others = len(agencies) - 1
-            out.append(_say("They save the public purse an estimated {{ fiscal }}, most of it for {{ agency }} "
-                            "({{ top }}){{ more }}; every pound paid returns {{ bcr }} in fiscal value.", figs,
-                            agency=AGENCY_NAMES[top],
+            out.append(_say("They save the public purse an estimated {{ fiscal }}, {{ share }} for {{ agency }} "
+                            "({{ top }}){{ more }}; the fiscal benefit-cost ratio is {{ bcr }}.", figs,
+                            agency=IN_WORDS[top], share="most of it" if others else "all of it",
                             more=f" and the rest for {others} other {_plural(others, 'agency', 'agencies')}"
                             if others else ""))
     total = report.extra["fund_total"]
     if len(report.extra["contracts"]) > 1:
-        figs = [_money("cost", total["cost_pence"], "#value-summary-h"),
-                _money("public", total["public_pence"], "#value-summary-h"),
-                _ratio("bcr", total["public_value_bcr"], "#value-summary-h")]
+        figs = [_money("cost", total["cost_pence"], f"{page}#value-summary-h"),
+                _money("public", total["public_pence"], f"{page}#value-summary-h"),
+                _ratio("bcr", total["public_value_bcr"], f"{page}#value-summary-h")]
         out.append(_say("Across the fund, {{ cost }} of outcome payments bought an estimated {{ public }} of public "
                         "value: {{ bcr }} for every pound.", figs))
     if previous is not None:
         before = previous.extra["fund_total"]
-        figs = [_money("added_cost", total["cost_pence"] - before["cost_pence"], "#value-summary-h"),
-                _money("added_value", total["public_pence"] - before["public_pence"], "#value-summary-h"),
-                _count("added_outcomes", total["outcomes"] - before["outcomes"], "#value-summary-h")]
-        out.append(_say("Since last quarter: {{ added_outcomes }} more outcomes validated, {{ added_cost }} more paid, "
-                        "{{ added_value }} more public value.", figs))
+        figs = [_money("added_cost", total["cost_pence"] - before["cost_pence"], f"{page}#value-summary-h"),
+                _money("added_value", total["public_pence"] - before["public_pence"], f"{page}#value-summary-h"),
+                _count("added_outcomes", total["outcomes"] - before["outcomes"], f"{page}#value-summary-h")]
+        out.append(_say("Since last quarter ({{ before }}): {{ added_outcomes }} more outcomes validated, {{ added_cost }} "
+                        "more paid, {{ added_value }} more public value (each quarter in its own year's prices).",
+                        figs, before=previous.as_of.isoformat()))
     return tuple(out)

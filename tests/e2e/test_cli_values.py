@@ -100,3 +100,61 @@ def test_outcome_counts_are_the_validated_lines_of_approved_runs(demo):
             "WHERE r.contract_id = 'lcr-complex-needs' AND l.accepted AND r.period_end <= '2025-07-01' "
             "AND r.status IN ('approved', 'invoiced', 'paid', 'sampled') GROUP BY l.outcome_id").fetchall())
     assert counts and all(counts[o] == stored.get(o, 0) for o in counts)
+
+
+GOLDEN = REPO / "tests" / "golden" / "reports" / "value_narrative.txt"
+
+
+def test_value_narrative_golden_and_its_figures_equal_the_reports(demo):
+    """The narrative of the demo's value page (400 participants, 6 quarters, as of 2025-06-30,
+    compared with 2025-03-31): golden file, and every figure equal to the report's own."""
+    import os
+    from datetime import date
+
+    from ledger.shell.web.pages_value import earlier_report
+    from models.db import make_engine, reading
+    from reports.narrative import value_narrative
+    from reports.value_reports import value_report
+
+    engine = make_engine(f"sqlite:///{demo / 'demo.db'}")
+    with reading(engine) as conn:
+        report = value_report(conn, date(2025, 6, 30), "lcr-blended")
+        previous = earlier_report(conn, date(2025, 6, 30), "lcr-blended")
+    engine.dispose()
+    assert previous is not None and previous.as_of == date(2025, 3, 31)
+    sentences = value_narrative(report, previous)
+    text = "\n".join(s.text for s in sentences) + "\n"
+    if os.environ.get("FUEL_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8"), "value narrative differs from tests/golden/reports/value_narrative.txt"
+    by_contract = {c["contract"]: c for c in report.extra["contracts"]}
+    total, before = report.extra["fund_total"], previous.extra["fund_total"]
+    for sentence in sentences:
+        for figure in sentence.figures:
+            assert figure.shown in sentence.text
+            contract = figure.href.removeprefix("#value-")
+            c = by_contract.get(contract)
+            if figure.name.startswith("payer"):
+                assert figure.value in c["payments"].values()
+            elif figure.name == "outcomes":
+                assert figure.value == c["outcomes"]
+            elif figure.name == "fiscal":
+                assert figure.value == c["by_kind"]["fiscal"]
+            elif figure.name == "top":
+                assert figure.value == max(c["by_agency"].values())
+            elif figure.name == "bcr" and c is not None:
+                assert figure.value == c["fiscal_bcr"]
+            elif figure.name == "bcr":
+                assert figure.value == total["public_value_bcr"]
+            elif figure.name == "cost":
+                assert figure.value == total["cost_pence"]
+            elif figure.name == "public":
+                assert figure.value == total["public_pence"]
+            elif figure.name == "added_cost":
+                assert figure.value == total["cost_pence"] - before["cost_pence"]
+            elif figure.name == "added_value":
+                assert figure.value == total["public_pence"] - before["public_pence"]
+            elif figure.name == "added_outcomes":
+                assert figure.value == total["outcomes"] - before["outcomes"]
+            else:
+                raise AssertionError(f"figure {figure.name} is not checked")
