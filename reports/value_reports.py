@@ -109,7 +109,9 @@ def fund_totals(contracts: list[dict]) -> dict:
             "by_agency": {a: sum(c["by_agency"][a] for c in contracts) for a in AGENCIES}}
 
 
-def value_report(conn: Connection, as_of: date, fund: str | None = None, contract: str | None = None) -> Report:
+def value_report(conn: Connection, as_of: date, fund: str | None = None, contract: str | None = None,
+                 require_table: bool = True) -> Report:
+    """``require_table`` False: a contract without a value table gives an empty report (the pages)."""
     from models.pbr_store import get_contract
     from models.values_store import contracts_of_fund, value_table_for
 
@@ -120,7 +122,7 @@ def value_report(conn: Connection, as_of: date, fund: str | None = None, contrac
             from ledger.errors import ValidationError
 
             raise ValidationError(raise_fund, field="contract")
-        ids = [contract]
+        ids = [contract] if require_table or value_table_for(conn, contract) is not None else []
     else:
         ids = [c for c in contracts_of_fund(conn, fund) if value_table_for(conn, c) is not None]
     contracts = [contract_value(conn, c, as_of) for c in ids]

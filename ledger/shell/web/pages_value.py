@@ -107,8 +107,8 @@ def contract_value(contract_id: str, request: Request, principal: Viewer, as_of:
 
     with reading(request.app.state.engine) as conn:
         day = _as_of(as_of)
-        report = value_report(conn, day, contract=contract_id)
-        previous = earlier_report(conn, day, contract=contract_id)
+        report = value_report(conn, day, contract=contract_id, require_table=False)
+        previous = earlier_report(conn, day, contract=contract_id) if report.extra["contracts"] else None
     return _render(request, "council", f"Contract {contract_id}: who pays and who benefits", report, previous)
 
 
