@@ -166,3 +166,31 @@ def value_narrative(report, previous=None, page: str = "") -> tuple[Sentence, ..
                         "more paid, {{ added_value }} more public value (each quarter in its own year's prices).",
                         figs, before=previous.as_of.isoformat()))
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------- council statement
+
+
+def council_narrative(statement) -> tuple[Sentence, ...]:
+    """What the claim asks of the payer, how many outcome lines were validated and why others
+    were not, and what the caps took."""
+    h, t, cur = statement.header, statement.totals, statement.currency
+    shares = {r["payer_id"]: r for r in statement.rows("payer_shares")}
+    addressed = shares.get(statement.addressee) if statement.addressee else None
+    out = []
+    if addressed is not None:
+        out.append(_say("This claim for {{ period }} asks {{ payer }} for {{ due }}, its share of the outcomes "
+                        "validated.", [_money("due", addressed["due_pence"], "#amount-due", cur)],
+                        period=h["period"], payer=h["addressee_name"]))
+    else:
+        out.append(_say("This claim for {{ period }} asks the contract's payers for {{ due }} in all.",
+                        [_money("due", t["due_pence"], "#totals", cur)], period=h["period"]))
+    out.append(_say("Of {{ claimed }} outcome lines claimed, {{ validated }} were validated and {{ rejected }} "
+                    "rejected, each with its reason in the annex.",
+                    [_count("claimed", t["lines_claimed"], "#totals"), _count("validated", t["lines_validated"], "#totals"),
+                     _count("rejected", t["lines_rejected"], "#totals")]))
+    out.append(_say("Validated outcomes at their prices come to {{ gross }}; the caps took {{ caps }}, leaving "
+                    "{{ net }}.", [_money("gross", t["gross_pence"], "#totals", cur),
+                                   _money("caps", t["cap_reductions_pence"], "#totals", cur),
+                                   _money("net", t["net_pence"], "#totals", cur)]))
+    return tuple(out)
