@@ -10,5 +10,6 @@ import models.partner_tables  # noqa: F401  (joint-prime pass-throughs, project 
 import models.web_tables  # noqa: F401  (web pages' users and sessions, migration 0008)
 import models.terms_tables  # noqa: F401  (fund statement terms, versioned, migration 0011)
 import models.delivery_tables  # noqa: F401  (contacts, issued documents, deliveries, migration 0019)
+import models.values_tables  # noqa: F401  (value tables of outcomes, migration 0023)
 
 metadata = SQLModel.metadata

@@ -120,6 +120,8 @@ def charts(statement: CouncilStatement) -> dict[str, str]:
 
 
 def render_html(statement: CouncilStatement) -> str:
+    from reports.narrative import council_narrative
+
     shares = {r["payer_id"]: r for r in statement.rows("payer_shares")}
     headroom: dict[str, list] = {}
     for row in statement.rows("headroom"):
@@ -136,6 +138,7 @@ def render_html(statement: CouncilStatement) -> str:
         plan=statement.rows("plan_vs_actual"), charts=charts(statement),
         cap_kinds=CAP_KINDS, cap_labels=CAP_LABELS, reduction_column=reduction_column, share_column=share_column,
         reasons=[c for c in statement.section("by_outcome").columns if c.startswith("rejected_")],
+        narrative=council_narrative(statement),
     )  # fmt: skip
 
 

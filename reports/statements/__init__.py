@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 from ledger.capital_accounts import LINE_LABELS, LINES
 from ledger.money import format_amount
 from ledger.statements import COLUMN_LABELS, COLUMNS, Performance, Statement
+from reports.narrative import investor_narrative
 from reports.render import spreadsheet_safe
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -143,6 +144,7 @@ def render_html(statement: Statement) -> str:
         lines=LINES,
         line_labels=LINE_LABELS,
         charts=charts(statement),
+        narrative=investor_narrative(statement),
     )
 
 
@@ -202,6 +204,7 @@ def figures(statement: Statement) -> dict:
             "projects": [_plain(asdict(p)) for p in statement.projects],
         },
         "nav_history": [{"quarter": q, "nav_pence": v} for q, v in statement.nav_history],
+        "narrative": [sentence.text for sentence in investor_narrative(statement)],
     }
 
 

@@ -175,3 +175,25 @@ def test_plan_versus_actual_uses_the_latest_plan_version(scenario):
     plan = {r["quarter"]: r for r in statement.rows("plan_vs_actual")}
     assert plan["2026Q3"]["actual_pence"] == 400_000 and plan["2026Q3"]["variance_pence"] == 400_000 - 520_000
     assert plan["2027Q1"]["status"] == "future"
+
+
+def test_the_narrative_states_the_statements_own_totals(scenario):
+    """Each figure the council narrative states equals the statement's total or the addressed
+    payer's amount due, and is linked, formatted, in its sentence."""
+    from reports.council import render_html
+    from reports.narrative import council_narrative
+
+    for key, statement in scenario.items():
+        totals = statement.totals
+        shares = {r["payer_id"]: r for r in statement.rows("payer_shares")}
+        expected = {"claimed": totals["lines_claimed"], "validated": totals["lines_validated"],
+                    "rejected": totals["lines_rejected"], "gross": totals["gross_pence"],
+                    "caps": totals["cap_reductions_pence"], "net": totals["net_pence"],
+                    "due": shares[statement.addressee]["due_pence"] if statement.addressee else totals["due_pence"]}
+        sentences = council_narrative(statement)
+        stated = {f.name: f.value for s in sentences for f in s.figures}
+        assert stated == expected, key
+        html = render_html(statement)
+        for sentence in sentences:
+            assert sentence.html() in html
+            assert all(f.shown in sentence.text for f in sentence.figures)

@@ -171,3 +171,38 @@ def test_an_exit_above_cost_is_a_realised_gain_on_the_statements(engine):
     assert sum(lines.get("realised_gains_losses", 0) for lines in q3.values()) == 6_000_00
     statements = assemble_statements(inputs)  # every identity holds with the gain in
     assert any(s.capital_account.qtd.line("realised_gains_losses") > 0 for s in statements)
+
+
+def test_the_narrative_states_the_statements_own_figures(fund):
+    """Each figure a narrative sentence states equals the statement's JSON figure it names, and
+    appears, formatted and linked, in the sentence."""
+    from reports.narrative import investor_narrative
+
+    _, _, _, statements = fund
+    for investor in ("mersey-cf", "nsi"):
+        statement = statements[investor]
+        data = json.loads(render_json(statement))
+        qtd = data["capital_account"]["qtd"]
+        expected = {
+            "paid": qtd["contributions_pence"],
+            "received": -sum(qtd[f"distributions_{c}_pence"] for c in ("return_of_capital", "income", "gains")),
+            "beginning": qtd["beginning_pence"], "ending": qtd["ending_pence"],
+            "achieved_q": sum(o["achieved_qtd"] for o in data["impact"]["outcomes"]),
+            "achieved": sum(o["achieved_itd"] for o in data["impact"]["outcomes"]),
+            "met": sum(1 for o in data["impact"]["outcomes"] if o["target"] and o["achieved_itd"] >= o["target"]),
+            "targeted": sum(1 for o in data["impact"]["outcomes"] if o["target"]),
+            "people": sum(p["participants"] for p in data["impact"]["projects"]),
+            "payments_q": sum(p["payments_qtd_pence"] for p in data["impact"]["projects"]),
+            "payments": sum(p["payments_itd_pence"] for p in data["impact"]["projects"]),
+        }
+        sentences = investor_narrative(statement)
+        stated = {f.name: f for s in sentences for f in s.figures}
+        assert set(stated) == set(expected)
+        for name, value in expected.items():
+            assert stated[name].value == value, name
+        for sentence in sentences:
+            for figure in sentence.figures:
+                assert figure.shown in sentence.text
+                assert f'<a href="{figure.href}">{figure.shown}</a>' in sentence.html()
+        assert data["narrative"] == [s.text for s in sentences]
+        assert data["narrative"][0].startswith(f"This quarter ({statement.quarter}) you paid in £")

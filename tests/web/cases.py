@@ -93,6 +93,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/funds/{fund_id}/statements"): Case(200, *_f("/funds/{f}/statements")),
     ("POST", "/funds/{fund_id}/statements"): Case(200, *_f(
         "/funds/{f}/statements", {"quarter": PAID, "format_csv": "1"}, {"quarter": PAID, "format_csv": "1"})),
+    ("GET", "/funds/{fund_id}/value"): Case(200, *_f("/funds/{f}/value")),
+    ("GET", "/funds/{fund_id}/value/investor"): Case(200, *_f("/funds/{f}/value/investor")),
     ("GET", "/investors/{investor_id}"): Case(
         200, lambda r: Call(f"/investors/{OWN_INVESTOR}"), lambda r: Call(f"/investors/{OTHER_INVESTOR}"),
         sees_all=frozenset({FM})),  # inv-b is committed to the fund manager's fund too
@@ -102,6 +104,7 @@ CASES: dict[tuple[str, str], Case] = {
         200, *_s("/download/csv"), sees_all=frozenset({FM})),
     ("GET", "/contracts"): Case(200, lambda r: Call("/contracts")),
     ("GET", "/contracts/{contract_id}"): Case(200, *_c("/contracts/{c}")),
+    ("GET", "/contracts/{contract_id}/value"): Case(200, *_c("/contracts/{c}/value")),
     ("GET", "/contracts/{contract_id}/claims/{period}"): Case(200, *_c("/contracts/{c}/claims/" + PAID)),
     ("GET", "/contracts/{contract_id}/claims/{period}/download/{fmt}"): Case(
         200, *_c("/contracts/{c}/claims/" + PAID + "/download/csv")),

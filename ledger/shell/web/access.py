@@ -44,6 +44,8 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/funds/{fund_id}/closes"): frozenset({FM}),
     ("GET", "/funds/{fund_id}/statements"): FUND_READ,
     ("POST", "/funds/{fund_id}/statements"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/value"): FUND_READ,
+    ("GET", "/funds/{fund_id}/value/investor"): STATEMENT_READ,
     # investor
     ("GET", "/investors/{investor_id}"): STATEMENT_READ,
     ("GET", "/funds/{fund_id}/investors/{investor_id}/statements/{quarter}"): STATEMENT_READ,
@@ -51,6 +53,7 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     # council (commissioner)
     ("GET", "/contracts"): CLAIM_READ,
     ("GET", "/contracts/{contract_id}"): CLAIM_READ,
+    ("GET", "/contracts/{contract_id}/value"): CLAIM_READ,
     ("GET", "/contracts/{contract_id}/claims/{period}"): CLAIM_READ,
     ("GET", "/contracts/{contract_id}/claims/{period}/download/{fmt}"): CLAIM_READ,
     ("POST", "/contracts/{contract_id}/claims/{period}/disputes"): CLAIM_ACT,

@@ -92,6 +92,7 @@ def dashboard_data(conn, fund_id: str, as_of: date) -> dict:
     from models.flows_store import book_of
     from models.pbr_store import list_contracts
     from models.web_store import claim_runs, recent_entries
+    from ledger.shell.web.pages_value import value_story
     from reports.fund_reports import cash_report, deployment_report, outcome_pipeline_report
 
     book = book_of(conn, fund_id)
@@ -113,6 +114,7 @@ def dashboard_data(conn, fund_id: str, as_of: date) -> dict:
         "deployment": deployment.tables[0], "pipeline": pipeline_rows,
         "pipeline_columns": pipeline.tables[1].columns, "claims": claim_runs(conn, contracts),
         "entries": recent_entries(conn, fund_id, 10),
+        "narrative": value_story(conn, fund_id, as_of),
     }  # fmt: skip
 
 

@@ -1,0 +1,89 @@
+"""Value tables and the value report, registered onto the ``fuel`` app (one import line in
+cli.py): ``fuel values load FILE``, ``fuel values list``, ``fuel report value``. Format, method and
+sources: ``docs/value.md``; storage: ``models/values_store.py``; arithmetic: ``ledger/values.py``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ledger.errors import ImportRejected
+from ledger.shell.cli_common import AsOfOption, CsvFlag, JsonFlag, UserOption, app, as_of_date, current_user, engine
+from ledger.shell.cli_common import output_format, read_text
+from ledger.shell.cli_flows import report_app
+from ledger.shell.cli_reports import HtmlOption, _emit
+
+values_app = typer.Typer(help="Value tables of outcomes (fiscal, economic, social values with sources): load, list.",
+                         no_args_is_help=True)
+app.add_typer(values_app, name="values")
+
+
+def read_value_file(path: Path):
+    """A value table and the deflator file it names (``deflator = "..."``, relative to it), as text."""
+    from models.values_store import ValueSource
+
+    text = read_text(path)
+    try:
+        deflator = tomllib.loads(text).get("deflator")
+    except tomllib.TOMLDecodeError as exc:
+        raise ImportRejected(f"{path.name}: not valid TOML", [f"{path.name}: {exc}"]) from None
+    if not isinstance(deflator, str) or not deflator:
+        raise ImportRejected(f"{path.name}: value table rejected",
+                             [f"{path.name}: table.deflator: names the deflator file (e.g. \"gdp_deflator.toml\")"])
+    try:
+        deflator_text = (path.parent / deflator).read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        raise ImportRejected(f"{path.name}: value table rejected",
+                             [f"{path.name}: table.deflator: file {deflator!r} not found next to the table"]) from None
+    return ValueSource(text, path.name, deflator_text, deflator)
+
+
+def store_value_file(conn, path: Path, loaded_by: str):
+    from models.values_store import store_value_table
+
+    return store_value_table(conn, read_value_file(path), loaded_by)
+
+
+@values_app.command("load")
+def values_load(
+    file: Annotated[Path, typer.Argument(help="Value table (TOML, docs/value.md), e.g. fixtures/values/ageing_well.toml; "
+                                         "the deflator file it names is read too.")],
+    user: UserOption = None,
+) -> None:
+    """Store a contract's value table (and its deflator) as a new version. Loading the same files
+    again changes nothing."""
+    with engine().begin() as conn:
+        version, table, outcome = store_value_file(conn, file, current_user(user))
+    verb = {"added": "stored", "unchanged": "unchanged (the same table is already stored)"}[outcome]
+    typer.echo(f"value table {table.id} of contract {table.contract}: version {version}, {verb}")
+
+
+@values_app.command("list")
+def values_list(as_csv: CsvFlag = False, as_json: JsonFlag = False) -> None:
+    """Every stored value table version, by contract."""
+    from reports.render import emit
+    from models.values_store import list_value_tables
+
+    with engine().connect() as conn:
+        rows = list_value_tables(conn)
+    emit(rows, ["contract", "version", "table", "file", "deflator", "sha256", "loaded_at", "loaded_by"],
+         output_format(as_csv, as_json), "Value tables")
+
+
+@report_app.command("value")
+def report_value(
+    fund: Annotated[Optional[str], typer.Option("--fund", help="Fund id (default: every fund).")] = None,
+    contract: Annotated[Optional[str], typer.Option("--contract", help="One contract (default: every contract "
+                                                                       "with a value table).")] = None,
+    as_of: AsOfOption = None, as_csv: CsvFlag = False, as_json: JsonFlag = False, html_file: HtmlOption = None,
+) -> None:
+    """Who pays and who benefits: outcome payments by payer beside the fiscal value to each agency,
+    economic and social value, benefit-cost ratios, cost per outcome, ROI and payback."""
+    from reports.value_reports import value_report
+
+    with engine().connect() as conn:
+        report = value_report(conn, as_of_date(as_of), fund, contract)
+    _emit(report, as_csv, as_json, html_file)
