@@ -45,6 +45,7 @@ from ledger.money import allocate
 from ledger.pbr.claims import CAP_KINDS, PriorPaid, reduction_column, run_claim, share_column, payer_reduction_column
 from ledger.pbr.contracts import Contract, load_contract_toml
 from ledger.pbr.eligibility import validate_event_rows, validate_events, validate_participants
+from ledger.csv_shape import shape_problems
 from ledger.pbr.personal_data import birth_date_columns, birth_date_refusal, identifying_columns, identifying_values
 from ledger.pbr.personal_data import refusal as personal_data_refusal
 from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
@@ -181,6 +182,10 @@ def read_csv_text(text: str, source_name: str) -> pd.DataFrame:
     text = text.removeprefix("\ufeff")  # a byte-order mark from spreadsheet exports
     if not text.strip():
         raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: the file is empty"])
+    shape = shape_problems(text, source_name)
+    if shape:
+        count = len(shape)
+        raise ImportRejected(f"{source_name}: file rejected ({count} problem{'s' if count != 1 else ''})", shape)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
     except pd.errors.ParserError as exc:
