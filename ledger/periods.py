@@ -92,7 +92,7 @@ def parse_date(text: str, what: str = "date") -> date:
     if isinstance(text, date):
         return check_date_bounds(text, what)
     try:
-        if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
             raise ValueError
         day = date.fromisoformat(text.strip())
     except ValueError:
