@@ -39,7 +39,7 @@ from ledger.money import (
     round_minor,
     to_decimal,
 )
-from ledger.periods import parse_date
+from ledger.periods import DATE_MAX, DATE_MIN, parse_date
 from ledger.postings import AMOUNT_MAX_PENCE
 
 #: Ids of outcomes, payers and versions: they become column names and statement keys.
@@ -291,6 +291,10 @@ class _Reader:
             self.problem(path, f"must be a date like 2026-01-31, got a date-time {value.isoformat()}")
             return None
         if isinstance(value, date):
+            if not DATE_MIN <= value <= DATE_MAX:
+                self.problem(path, f"{value.isoformat()} is outside the plausible dates {DATE_MIN.isoformat()} to "
+                                   f"{DATE_MAX.isoformat()}")
+                return None
             return value
         if isinstance(value, str):
             try:
