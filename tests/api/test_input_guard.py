@@ -109,3 +109,11 @@ def test_two_idempotency_key_headers_are_a_422(shared):
     response = shared.client.post(f"/funds/{OWN_FUND}/entries/1/reversal",
                                   content=b'{"effective_date": "2026-09-30", "reason": "x"}', headers=headers)
     _problem(response, 422, "two Idempotency-Key headers")
+
+
+def test_an_auditor_asking_for_a_fund_that_does_not_exist_gets_404_like_a_fund_manager(shared):
+    for role in ("auditor", "fund_manager"):
+        response = shared.client.get("/funds/no-such-fund/balances", headers=auth(shared.world.tokens[role]))
+        _problem(response, 404, "unknown fund 'no-such-fund'")
+    response = shared.client.get(f"/funds/{OWN_FUND}/balances", headers=auth(shared.world.tokens["auditor"]))
+    assert response.status_code == 200, response.text
