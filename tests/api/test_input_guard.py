@@ -49,7 +49,7 @@ def test_a_body_over_the_route_limit_is_refused_before_it_is_read(fresh):
 def test_a_write_without_a_token_is_refused_before_its_body_is_read(shared):
     response = shared.client.post(f"/funds/{OWN_FUND}/entries", content=b"{" * 10_000,
                                   headers={"Content-Type": "application/json"})
-    _problem(response, 401, "bearer token is required")
+    _problem(response, 401, "send a valid bearer token")
 
 
 def test_the_guard_reads_no_body_it_refuses():

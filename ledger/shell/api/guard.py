@@ -126,7 +126,7 @@ class RequestGuard:
         public = path == "/" or path.startswith(PUBLIC_PREFIXES)
         if not public and scope.get("method") not in ("GET", "HEAD", "OPTIONS") and \
                 not any(name == "authorization" for name, _ in headers):
-            return self.problem(401, "unauthorized", "a bearer token is required (Authorization: Bearer <token>)",
+            return self.problem(401, "unauthenticated", "send a valid bearer token: Authorization: Bearer <token>",
                                 headers={"WWW-Authenticate": "Bearer"})
         return None
 
