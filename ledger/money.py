@@ -113,7 +113,8 @@ def to_decimal(value: object, what: str = "rate") -> Decimal:
     return result
 
 
-_AMOUNT_TEXT = re.compile(r"^(-)?(\d+)(?:\.(\d+))?$")
+#: ASCII digits only: "\d" would also take Arabic-Indic, full-width and mathematical digits (issue 16).
+_AMOUNT_TEXT = re.compile(r"^(-)?([0-9]+)(?:\.([0-9]+))?$")
 
 
 def parse_amount(text: str, currency: str = DEFAULT_CURRENCY, what: str = "amount") -> int:

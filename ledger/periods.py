@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -67,6 +68,21 @@ class Period:
         return self.name
 
 
+#: Plausible dates (issue 16 item 12): nothing Fuel records happened before 1990 or after 2100,
+#: and a date near ``date.max`` overflows the day arithmetic of every as-of query. A deployment
+#: can widen them with FUEL_DATE_MIN / FUEL_DATE_MAX (YYYY-MM-DD).
+DATE_MIN: date = date.fromisoformat(os.environ.get("FUEL_DATE_MIN", "1990-01-01"))
+DATE_MAX: date = date.fromisoformat(os.environ.get("FUEL_DATE_MAX", "2100-12-31"))
+
+
+def check_date_bounds(day: date, what: str = "date") -> date:
+    """``day`` if it lies in ``[DATE_MIN, DATE_MAX]``; otherwise a ValidationError naming the field."""
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise ValidationError(f"{what} {day.isoformat()} is outside the plausible dates {DATE_MIN.isoformat()} to "
+                              f"{DATE_MAX.isoformat()}", field=what)
+    return day
+
+
 def parse_date(text: str, what: str = "date") -> date:
     """Parse an ISO date ``YYYY-MM-DD``; anything else is refused with the field named.
 
@@ -74,10 +90,11 @@ def parse_date(text: str, what: str = "date") -> date:
     must not depend on a guess.
     """
     if isinstance(text, date):
-        return text
+        return check_date_bounds(text, what)
     try:
-        if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
             raise ValueError
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise ValidationError(f"{what} {text!r} is not a date in the form YYYY-MM-DD", field=what) from None
+    return check_date_bounds(day, what)

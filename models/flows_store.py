@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, func, select
 
+from ledger.csv_shape import shape_problems
 from ledger.errors import FuelError, IdempotencyConflict, ImportRejected, NotFound, ValidationError
 from ledger.flows import (
     DrawdownNotice,
@@ -490,6 +491,9 @@ def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str
     if not text.strip():
         raise ImportRejected(f"{source_name}: the file is empty; nothing was written",
                              ["a flows file needs a header row and at least one row"])
+    shape = shape_problems(text, source_name)
+    if shape:
+        raise ImportRejected(f"{source_name}: {len(shape)} problem(s) found; nothing was written", shape)
     try:
         frame = read_flows_csv(text)
     except Exception as exc:  # pandas' parser errors have no common user-facing base

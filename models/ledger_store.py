@@ -350,7 +350,13 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+#: Entry ids are 64-bit in the database; a larger one cannot exist, and must not reach the driver.
+ENTRY_ID_MAX = 2**63 - 1
+
+
 def get_entry(conn: Connection, entry_id: int) -> PostedEntry:
+    if not 1 <= entry_id <= ENTRY_ID_MAX:
+        raise NotFound(f"entry {entry_id} does not exist (entry ids are 1 to {ENTRY_ID_MAX})", field="entry_id")
     rows = conn.execute(select(entries_t).where(entries_t.c.id == entry_id)).all()
     if not rows:
         raise NotFound(f"entry {entry_id} does not exist", field="entry_id")

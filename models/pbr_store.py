@@ -45,7 +45,8 @@ from ledger.money import allocate
 from ledger.pbr.claims import CAP_KINDS, PriorPaid, reduction_column, run_claim, share_column, payer_reduction_column
 from ledger.pbr.contracts import Contract, load_contract_toml
 from ledger.pbr.eligibility import validate_event_rows, validate_events, validate_participants
-from ledger.pbr.personal_data import identifying_columns
+from ledger.csv_shape import shape_problems
+from ledger.pbr.personal_data import birth_date_columns, birth_date_refusal, identifying_columns, identifying_values
 from ledger.pbr.personal_data import refusal as personal_data_refusal
 from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
 from ledger.periods import Period
@@ -181,6 +182,10 @@ def read_csv_text(text: str, source_name: str) -> pd.DataFrame:
     text = text.removeprefix("\ufeff")  # a byte-order mark from spreadsheet exports
     if not text.strip():
         raise ImportRejected(f"{source_name}: file rejected (1 problem)", [f"{source_name}: the file is empty"])
+    shape = shape_problems(text, source_name)
+    if shape:
+        count = len(shape)
+        raise ImportRejected(f"{source_name}: file rejected ({count} problem{'s' if count != 1 else ''})", shape)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
     except pd.errors.ParserError as exc:
@@ -202,6 +207,13 @@ def read_csv_text(text: str, source_name: str) -> pd.DataFrame:
         )
     frame.insert(0, "row_number", np.arange(2, len(frame) + 2))
     return frame
+
+
+def _cells(frame: pd.DataFrame):
+    """``(row_number, {column: value})`` for every row, the values as text."""
+    columns = [c for c in frame.columns if c != "row_number"]
+    for row_number, *values in frame[["row_number", *columns]].itertuples(index=False, name=None):
+        yield int(row_number), dict(zip(columns, values))
 
 
 def _too_long(frame: pd.DataFrame, column: str, limit: int, source_name: str) -> list[tuple[int, str]]:
@@ -277,6 +289,12 @@ def import_participants(conn: Connection, contract_id: str, text: str, file_name
     identifying = identifying_columns(list(frame.columns))
     if identifying:  # DESIGN.md section 8: pseudonymous ids only (ledger/pbr/personal_data.py)
         raise _rejected(file_name, "participant register", [(0, personal_data_refusal(file_name, identifying[0]))])
+    birth = birth_date_columns(list(frame.columns))
+    if birth:
+        raise _rejected(file_name, "participant register", [(0, birth_date_refusal(file_name, birth[0]))])
+    found = identifying_values(_cells(frame), file_name)
+    if found:
+        raise _rejected(file_name, "participant register", found)
     try:
         checked = validate_participants(frame, file_name)
     except ImportRejected as exc:
@@ -359,6 +377,9 @@ def _check_outcome_frame(frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
             f"{file_name}: unknown column {unknown[0]!r} (known: {', '.join(OUTCOME_COLUMNS)}); outcome files carry "
             "no personal data: put participant details in the participant register"
         ])  # fmt: skip
+    found = identifying_values(_cells(frame), file_name)
+    if found:
+        raise _rejected(file_name, "outcome events", found)
     try:
         checked = validate_event_rows(frame, file_name)
     except ImportRejected as exc:

@@ -39,7 +39,7 @@ from ledger.money import (
     round_minor,
     to_decimal,
 )
-from ledger.periods import parse_date
+from ledger.periods import DATE_MAX, DATE_MIN, parse_date
 from ledger.postings import AMOUNT_MAX_PENCE
 
 #: Ids of outcomes, payers and versions: they become column names and statement keys.
@@ -227,11 +227,14 @@ _TOP_KEYS = {
 }
 _OUTCOME_KEYS = {
     "id", "definition", "once_only", "requires", "max_days_after_start", "evidence_required",
-    "count_cap", "value_cap", "value_cap_pence",
+    "count_cap", "value_cap", "value_cap_pence", "allow_zero",
 }
-_PAYER_KEYS = {"id", "name", "cap", "cap_pence", "share"}
+_PAYER_KEYS = {"id", "name", "cap", "cap_pence", "share", "allow_zero"}
 _VERSION_KEYS = {"version", "effective_from", "effective_to", "indexation", "outcomes"}
-_PRICE_KEYS = {"id", "price", "price_pence", "definition"}
+_PRICE_KEYS = {"id", "price", "price_pence", "definition", "allow_zero"}
+#: The largest count a contract may name (a cap, a number of days): far above any real cohort,
+#: far below the 64-bit sums a claim run makes of them.
+COUNT_MAX = 1_000_000_000
 
 
 class _Reader:
@@ -288,6 +291,10 @@ class _Reader:
             self.problem(path, f"must be a date like 2026-01-31, got a date-time {value.isoformat()}")
             return None
         if isinstance(value, date):
+            if not DATE_MIN <= value <= DATE_MAX:
+                self.problem(path, f"{value.isoformat()} is outside the plausible dates {DATE_MIN.isoformat()} to "
+                                   f"{DATE_MAX.isoformat()}")
+                return None
             return value
         if isinstance(value, str):
             try:
@@ -306,7 +313,15 @@ class _Reader:
             return default
         return value
 
-    def count(self, data: Mapping[str, Any], key: str, path: str) -> int | None:
+    def zero_refused(self, data: Mapping[str, Any], value: int | None, path: str, what: str) -> bool:
+        """A zero price or cap is almost always a typo that would silently pay nothing; it stands
+        only where the table says ``allow_zero = true``."""
+        if value == 0 and data.get("allow_zero") is not True:
+            self.problem(path, f"is zero, which would {what}; write allow_zero = true in the same table if that is meant")
+            return True
+        return False
+
+    def count(self, data: Mapping[str, Any], key: str, path: str, *, nonzero: bool = False) -> int | None:
         value = data.get(key)
         if value is None:
             return None
@@ -316,9 +331,15 @@ class _Reader:
         if value < 0:
             self.problem(path, f"must not be negative, got {value}")
             return None
+        if value > COUNT_MAX:
+            self.problem(path, f"{value} is larger than the limit of {COUNT_MAX:,}")
+            return None
+        if nonzero and self.zero_refused(data, value, path, "allow no outcome at all"):
+            return None
         return value
 
-    def amount(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> int | None:
+    def amount(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = False,
+               nonzero: bool = False) -> int | None:
         """An amount given as ``key = "1234.50"`` or ``key_pence = 123450``; never a float."""
         pence_key = f"{key}_pence"
         text_value, pence_value = data.get(key), data.get(pence_key)
@@ -366,6 +387,8 @@ class _Reader:
         if pence > AMOUNT_MAX_PENCE:  # the ledger's limit: larger sums would overflow 64-bit columns
             self.problem(shown_path, f"{format_amount(pence, self.currency)} is larger than the limit of "
                                      f"{format_amount(AMOUNT_MAX_PENCE, self.currency)}")
+            return None
+        if nonzero and self.zero_refused(data, pence, shown_path, "pay nothing"):
             return None
         return pence
 
@@ -462,9 +485,10 @@ def contract_from_mapping(data: Mapping[str, Any], source_name: str) -> Contract
     participant_cap = contract_cap = None
     caps = r.table(data, "caps", "caps")
     if caps is not None:
-        r.unknown_keys(caps, {"per_participant", "per_participant_pence", "contract", "contract_pence"}, "caps")
-        participant_cap = r.amount(caps, "per_participant", "caps.per_participant")
-        contract_cap = r.amount(caps, "contract", "caps.contract")
+        r.unknown_keys(caps, {"per_participant", "per_participant_pence", "contract", "contract_pence", "allow_zero"},
+                       "caps")
+        participant_cap = r.amount(caps, "per_participant", "caps.per_participant", nonzero=True)
+        contract_cap = r.amount(caps, "contract", "caps.contract", nonzero=True)
 
     payers = _read_payers(r, data)
     outcomes = _read_outcomes(r, data)
@@ -516,7 +540,7 @@ def _read_payers(r: _Reader, data: Mapping[str, Any]) -> tuple[Payer, ...]:
         r.unknown_keys(item, _PAYER_KEYS, path)
         payer_id = r.ident(item, "id", f"{path}.id")
         name = r.text(item, "name", f"{path}.name")
-        cap = r.amount(item, "cap", f"{path}.cap")
+        cap = r.amount(item, "cap", f"{path}.cap", nonzero=True)
         share = r.rate(item, "share", f"{path}.share")
         if share is not None and not (Decimal(0) < share <= Decimal(1)):
             r.problem(f"{path}.share", f"must be more than 0 and at most 1, got {share}")
@@ -567,8 +591,8 @@ def _read_outcomes(r: _Reader, data: Mapping[str, Any]) -> tuple[Outcome, ...]:
                 requires=tuple(x for x in requires if isinstance(x, str)),
                 max_days_after_start=r.count(item, "max_days_after_start", f"{path}.max_days_after_start"),
                 evidence_required=r.flag(item, "evidence_required", f"{path}.evidence_required", True),
-                count_cap=r.count(item, "count_cap", f"{path}.count_cap"),
-                value_cap_pence=r.amount(item, "value_cap", f"{path}.value_cap"),
+                count_cap=r.count(item, "count_cap", f"{path}.count_cap", nonzero=True),
+                value_cap_pence=r.amount(item, "value_cap", f"{path}.value_cap", nonzero=True),
             )
         )
     # Prerequisites: each must name another known outcome, and there must be no cycle.
@@ -653,7 +677,7 @@ def _read_rate_cards(
                 r.problem(f"{where}.id", f'outcome "{outcome_id}" is priced twice in this version')
             if outcome_id:
                 priced.add(outcome_id)
-            price = r.amount(entry, "price", f"{where}.price", required=True)
+            price = r.amount(entry, "price", f"{where}.price", required=True, nonzero=True)
             definition = r.text(entry, "definition", f"{where}.definition", required=False)
             if outcome_id and price is not None:
                 prices.append(RatePrice(outcome_id, price, definition))

@@ -32,6 +32,7 @@ import pandas as pd
 
 from ledger.errors import ImportRejected, ValidationError
 from ledger.pbr.contracts import Contract
+from ledger.periods import DATE_MAX, DATE_MIN
 
 UNKNOWN_PARTICIPANT = "unknown_participant"
 UNKNOWN_OUTCOME = "unknown_outcome"
@@ -78,7 +79,9 @@ def _parse_dates(values: pd.Series) -> pd.Series:
         return values.dt.normalize().astype("datetime64[ns]")
     text = values.astype("string").str.strip()
     # Exact ISO only (YYYY-MM-DD): 03/04/2026 means different days in the UK and the US.
-    iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    iso = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).astype(bool)
+    # Plausible dates only (ledger/periods.py); ISO text compares in date order.
+    iso &= ((text >= DATE_MIN.isoformat()) & (text <= DATE_MAX.isoformat())).fillna(False).astype(bool)
     parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
     return parsed.astype("datetime64[ns]")
 

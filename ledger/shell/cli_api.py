@@ -100,8 +100,13 @@ def serve(
     engine()  # refuse to start on a database that is not set up
     if state.db_url:
         os.environ["FUEL_DATABASE_URL"] = state.db_url
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; Fuel believes it only from the
+    # proxies a deployment names, or a local caller could reset the failed-login limiter with it.
+    from ledger.shell.api.settings import Settings
+
+    proxies = Settings.from_env().trusted_proxies
     uvicorn.run("ledger.shell.cli_api:asgi_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "")
 
 
 def asgi_app():

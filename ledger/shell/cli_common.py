@@ -92,11 +92,22 @@ def as_of_date(value: str | None) -> date:
 
 def read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FuelError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
         raise FuelError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    refuse_nul(text, str(path))
+    return text
+
+
+def refuse_nul(text: str, source_name: str) -> None:
+    """A NUL byte is refused in every text input: PostgreSQL cannot store it, SQLite would."""
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + 1
+        raise FuelError(f"{source_name}: line {line} contains a NUL byte (\\0); remove it (is this a binary or "
+                        "UTF-16 file? save it as UTF-8 text)")
 
 
 class Table:

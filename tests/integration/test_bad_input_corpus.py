@@ -175,7 +175,7 @@ def _check_api_case(path: Path, engine, token: str) -> None:
     if "body_text" in case:
         response = client.request(case["method"], case["path"], content=case["body_text"].encode(), headers=headers)
     else:
-        response = client.request(case["method"], case["path"], json=case["body"], headers=headers)
+        response = client.request(case["method"], case["path"], json=case.get("body"), headers=headers)
     assert response.status_code == case["status"], response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()

@@ -22,7 +22,7 @@ def contracts(draw):
     optional_pence = st.one_of(st.none(), st.integers(0, 50_000))
     outcomes = []
     for outcome_id in OUTCOMES[:n_outcomes]:
-        outcome = {"id": outcome_id, "definition": outcome_id}
+        outcome = {"id": outcome_id, "definition": outcome_id, "allow_zero": True}  # zero caps are drawn on purpose
         count_cap = draw(st.one_of(st.none(), st.integers(0, 6)))
         value_cap = draw(optional_pence)
         if count_cap is not None:
@@ -39,10 +39,11 @@ def contracts(draw):
         shares_left -= percent
         payers.append({"id": f"fund{index}", "name": f"Fund {index}", "share": f"{percent / 100:.2f}"})
     for payer in payers:
+        payer["allow_zero"] = True
         cap = draw(optional_pence)
         if cap is not None:
             payer["cap_pence"] = cap
-    caps = {}
+    caps = {"allow_zero": True}
     for key in ("per_participant_pence", "contract_pence"):
         cap = draw(st.one_of(st.none(), st.integers(0, 100_000)))
         if cap is not None:
@@ -63,7 +64,8 @@ def contracts(draw):
                 "version": "v1",
                 "effective_from": START,
                 "indexation": {"annual_rate": "0.035", "base_date": START - timedelta(days=200)},
-                "outcomes": [{"id": o["id"], "price_pence": draw(st.integers(0, 20_000))} for o in outcomes],
+                "outcomes": [{"id": o["id"], "price_pence": draw(st.integers(0, 20_000)), "allow_zero": True}
+                             for o in outcomes],
             }
         ],
     }

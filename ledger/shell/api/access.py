@@ -205,6 +205,12 @@ def check_objects(engine: Engine, principal: Principal, params: dict) -> None:
     from models.db import reading
 
     if principal.role == AUD:
+        if "fund_id" in params:  # an auditor sees every fund, but a fund that does not exist is a 404 for all
+            from models.flows_store import funds_t
+
+            with reading(engine) as conn:
+                if conn.execute(select(funds_t.c.id).where(funds_t.c.id == params["fund_id"])).first() is None:
+                    raise _hidden("fund", params["fund_id"])
         return
     if principal.role == FM and params.keys() <= {"fund_id", "entry_id"} and params.get("fund_id") == principal.scope:
         return  # a fund manager's own fund needs no look-up (the hot path: recording events)

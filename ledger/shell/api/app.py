@@ -66,6 +66,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     mount_pages(app, engine, settings)
     check_registry(app)
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
+    from ledger.shell.api.guard import RequestGuard  # size, NUL, repeated keys, auth before the body
+
+    app.add_middleware(RequestGuard, settings=settings)
     return app
 
 

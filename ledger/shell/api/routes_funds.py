@@ -11,10 +11,11 @@ import io
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Body as BodyParam, Query, Request, Response
+from fastapi import Body as BodyParam, Path, Query, Request, Response
 from sqlalchemy import and_, exists, select
 
 from ledger.errors import NotFound, ValidationError
+from ledger.periods import DATE_MAX, DATE_MIN
 from ledger.shell.api import schemas as s
 from ledger.shell.api.access import AUD, FM, INV, Caller, EngineDep, contract_visible, investor_funds
 from ledger.shell.api.common import entry_out, postings_out, recorded_by, router
@@ -27,7 +28,9 @@ def _today() -> date:
     return date.today()
 
 
-AsOf = Annotated[date | None, Query(description="Effective date, inclusive (default: today).")]
+AsOf = Annotated[date | None, Query(ge=DATE_MIN, le=DATE_MAX, description="Effective date, inclusive (default: today).")]
+#: Entry ids in a path: 64-bit, as in the database (a larger one answers 422, never a driver overflow).
+EntryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Entry id.")]
 
 
 # ---------------------------------------------------------------------------- who am I
@@ -380,8 +383,8 @@ def entry_page(engine, filters: dict, date_from: date | None, date_to: date | No
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Entries per page (at most 500).")]
 After = Annotated[int, Query(ge=0, le=2**62, description="Return entries with an id above this (the previous page's next_after).")]
-DateFrom = Annotated[date | None, Query(alias="from", description="Effective on or after this date.")]
-DateTo = Annotated[date | None, Query(alias="to", description="Effective on or before this date.")]
+DateFrom = Annotated[date | None, Query(alias="from", ge=DATE_MIN, le=DATE_MAX, description="Effective on or after this date.")]
+DateTo = Annotated[date | None, Query(alias="to", ge=DATE_MIN, le=DATE_MAX, description="Effective on or before this date.")]
 Dim = Annotated[str | None, Query(max_length=64)]
 
 
@@ -407,7 +410,7 @@ def _fund_entry(engine, fund_id: str | None, entry_id: int):
 
 
 @api.get("/funds/{fund_id}/entries/{entry_id}", response_model=s.EntryOut, summary="One entry")
-def get_fund_entry(fund_id: str, entry_id: Annotated[int, "entry id"], engine: EngineDep) -> dict:
+def get_fund_entry(fund_id: str, entry_id: EntryId, engine: EngineDep) -> dict:
     """An entry with its postings and hashes (404 unless it has a posting in this fund)."""
     return entry_out(_fund_entry(engine, fund_id, entry_id))
 
@@ -436,7 +439,7 @@ def post_entries(fund_id: str, body: s.EntriesIn, principal: Caller, engine: Eng
 
 @api.post("/funds/{fund_id}/entries/{entry_id}/reversal", response_model=s.PostResultOut, status_code=201,
           summary="Reverse an entry")
-def reverse(fund_id: str, entry_id: int, body: s.ReversalIn, request: Request, principal: Caller,
+def reverse(fund_id: str, entry_id: EntryId, body: s.ReversalIn, request: Request, principal: Caller,
             engine: EngineDep) -> dict:
     """Post the mirror of an entry, linked to it. An entry is reversed once (409 after that).
     The `Idempotency-Key` header, when given, becomes the reversal's ledger key."""
@@ -529,7 +532,7 @@ def ledger_entries(engine: EngineDep, fund: Dim = None, date_from: DateFrom = No
 
 
 @ledger_api.get("/ledger/entries/{entry_id}", response_model=s.EntryOut, summary="Any one entry")
-def ledger_entry(entry_id: int, engine: EngineDep) -> dict:
+def ledger_entry(entry_id: EntryId, engine: EngineDep) -> dict:
     """Any entry with its postings and hashes (auditors)."""
     return entry_out(_fund_entry(engine, None, entry_id))
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import Query, Response
 
 from ledger.errors import NotFound, ValidationError
+from ledger.periods import DATE_MAX, DATE_MIN
 from ledger.shell.api import schemas as s
 from ledger.shell.api.access import FM, Caller, EngineDep, contract_visible
 from ledger.shell.api.common import recorded_by, router
@@ -91,7 +92,7 @@ def import_participants(contract_id: str, body: s.CsvFileIn, principal: Caller, 
 @api.post("/contracts/{contract_id}/outcomes", response_model=s.ImportReportOut, status_code=201,
           summary="Import outcome events (bulk)")
 def import_outcomes(contract_id: str, body: s.CsvFileIn, principal: Caller, engine: EngineDep,
-                    submitted_on: Annotated[date | None, Query(description="Submission date for rows without one.")] = None
+                    submitted_on: Annotated[date | None, Query(ge=DATE_MIN, le=DATE_MAX, description="Submission date for rows without one.")] = None
                     ) -> dict:
     """A provider's outcome events (participant_id, outcome_id, achieved_on, evidence_ref,
     submitted_on), all or nothing, with the rows the contract's rules will reject."""

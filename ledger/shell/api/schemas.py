@@ -11,11 +11,16 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ledger.flows import EVENT_TYPES
+from ledger.periods import DATE_MAX, DATE_MIN
 
 #: Integer pence. ``strict``: 12.5 or 12.0 in JSON is refused, never rounded.
 Pence = Annotated[int, Field(strict=True, description="Integer pence (minor units).")]
 Id = Annotated[str, Field(min_length=1, max_length=64, description="Letters, digits, _ . - (at most 64).")]
 Amount = Annotated[str, Field(max_length=32, description='Decimal text in pounds, e.g. "1234.50".')]
+
+
+#: Every date in a body lies in the plausible range (issue 16 item 12; ledger/periods.py).
+Day = Annotated[date, Field(ge=DATE_MIN, le=DATE_MAX)]
 
 
 class Body(BaseModel):
@@ -158,7 +163,7 @@ class CommitmentIn(Body):
     id: Id
     investor: Id
     tranche: Id
-    commitment_date: date
+    commitment_date: Day
     amount_pence: Pence | None = None
     amount: Amount | None = None
 
@@ -258,7 +263,7 @@ class PostingIn(Body):
 
 
 class EntryIn(Body):
-    effective_date: date
+    effective_date: Day
     description: str = Field(min_length=1, max_length=500)
     idempotency_key: str = Field(min_length=1, max_length=200)
     postings: list[PostingIn] = Field(min_length=2, max_length=10_000)
@@ -279,7 +284,7 @@ class PostResultOut(BaseModel):
 
 class EntryOut(BaseModel):
     id: int
-    effective_date: date
+    effective_date: Day
     description: str
     event_kind: str
     event_data: dict[str, Any]
@@ -299,7 +304,7 @@ class EntryPage(BaseModel):
 
 
 class ReversalIn(Body):
-    effective_date: date
+    effective_date: Day
     reason: str = Field(min_length=1, max_length=400)
 
 
@@ -311,7 +316,7 @@ class BalanceRowOut(BaseModel):
 
 
 class BalancesOut(BaseModel):
-    as_of: date
+    as_of: Day
     by: list[str]
     rows: list[BalanceRowOut]
 
@@ -327,13 +332,13 @@ class TrialBalanceLineOut(BaseModel):
 
 
 class TrialBalanceOut(BaseModel):
-    as_of: date
+    as_of: Day
     lines: list[TrialBalanceLineOut]
     net_pence: int = Field(description="Sum of the net column: always zero.")
 
 
 class ReportOut(BaseModel):
-    as_of: date
+    as_of: Day
     columns: list[str]
     rows: list[Row]
 
@@ -355,7 +360,7 @@ class PeriodCloseIn(Body):
 
 class PeriodCloseOut(BaseModel):
     period: str
-    last_day: date
+    last_day: Day
     closed_at: str
     closed_by: str
     last_entry_id: int
@@ -397,8 +402,8 @@ class ContractOut(BaseModel):
     fund: str | None
     currency: str
     rounding: str
-    start: date
-    end: date
+    start: Day
+    end: Day
     participant_cap_pence: int | None
     contract_cap_pence: int | None
     payers: list[Row]
@@ -460,7 +465,7 @@ class DisputeOut(BaseModel):
 
 
 class ApprovalIn(Body):
-    on: date
+    on: Day
 
 
 class InvoiceIn(Body):
@@ -468,7 +473,7 @@ class InvoiceIn(Body):
 
 
 class PaymentIn(Body):
-    on: date
+    on: Day
     payer: str | None = Field(default=None, max_length=64, description="Record one payer's payment only.")
 
 
@@ -512,7 +517,7 @@ class MechanismOut(BaseModel):
 
 class PlanIn(Body):
     csv: str = Field(min_length=1, max_length=5_000_000, description="type, plan_version, made_on, quarter, amount.")
-    as_of: date | None = None
+    as_of: Day | None = None
 
 
 class PlanOut(BaseModel):
@@ -535,7 +540,7 @@ class CapitalAccountOut(BaseModel):
 
 
 class DistributionIn(Body):
-    on: date
+    on: Day
     amount_pence: Pence | None = None
     amount: Amount | None = None
     key: str | None = Field(default=None, min_length=1, max_length=200)
@@ -546,7 +551,7 @@ class DistributionOut(BaseModel):
     entry_id: int
     created: bool
     fund: str
-    on: date
+    on: Day
     distributed_pence: int
     undistributed_pence: int
     lines: list[Row]
@@ -560,14 +565,14 @@ class FundTermsIn(Body):
                                 description="The waterfall file the terms name (docs/waterfall-format.md).")
     terms_name: str = Field(default="terms.toml", min_length=1, max_length=200)
     waterfall_name: str = Field(default="waterfall.toml", min_length=1, max_length=200)
-    effective_from: date | None = Field(default=None, description="First day this version applies (default: the "
+    effective_from: Day | None = Field(default=None, description="First day this version applies (default: the "
                                         "fund's start for the first version, today for a later one).")
 
 
 class FundTermsVersionOut(BaseModel):
     fund: str
     version: int
-    effective_from: date
+    effective_from: Day
     terms_name: str
     terms_sha256: str
     waterfall_name: str
@@ -602,10 +607,10 @@ class PartnerPeriodOut(BaseModel):
     """One period passed through to the partner: what it earned, was paid and is owed."""
 
     period: str
-    passed_through_on: date
+    passed_through_on: Day
     share_pence: int
     fees_pence: int
     total_pence: int
     paid_pence: int | None = Field(description="None until the partner is paid for the period.")
-    paid_on: date | None
+    paid_on: Day | None
     outstanding_pence: int
