@@ -290,11 +290,11 @@ def write_outputs(engine: Engine, built: Built, out_dir: Path, progress: Progres
     with reading(engine) as conn:
         statements = _statements(conn, built)
         for statement in statements:
-            write_statements([statement], folders["investors"], ("html", "csv", "json"))
+            write_statements([statement], folders["investors"], ("html", "pdf", "csv", "json"))
             tick(f"investor {statement.investor}")
         for contract, payer in _council_targets(conn, built):
             council = statement_for(conn, contract, last.name, payer, None, as_of)
-            write_statement(council, folders["councils"], ("html", "csv", "xlsx"))
+            write_statement(council, folders["councils"], ("html", "pdf", "csv", "xlsx"))
             tick(f"council {contract} {payer}")
         for contract, partner, period in _partner_targets(built):
             figures = partners_store.partner_statement(conn, contract, partner, period)
