@@ -28,7 +28,14 @@ h2 { font-size: 11pt; margin: 5mm 0 2mm 0; border-bottom: 1px solid #999; }
 table.figures { border-collapse: collapse; width: 100%; margin-bottom: 3mm; }
 table.figures th, table.figures td { padding: 0.8mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; }
 table.figures th { background: #f2f2f2; }
-.num { text-align: right !important; white-space: nowrap; }
+.num { text-align: right !important; }
+td.num { white-space: nowrap; }
+/* Headers and text cells wrap (ids break at any character) so a wide table fits the page
+   instead of running off its right edge; weasyprint clips what does not fit. */
+table.figures th { white-space: normal; vertical-align: bottom; }
+table.figures td { overflow-wrap: anywhere; }
+table.wide { font-size: 7pt; }
+table.wide th, table.wide td { padding: 0.6mm 0.8mm; }
 tr.total td { font-weight: bold; border-top: 1px solid #111; }
 tr.highlight td { background: #fff6d6; }
 .meta td { padding: 0 4mm 0 0; }
@@ -57,6 +64,18 @@ def number(value: int | None) -> str:
     if value is None:
         return "\u2013"
     return f"{int(value):,}"
+
+
+#: symbols charts put before an amount, so a chart reads as money without its table.
+SYMBOLS = {"GBP": "\u00a3", "EUR": "\u20ac", "USD": "$"}
+
+
+def pounds(pence: int, currency: str = "GBP") -> str:
+    """An amount as a chart labels it: the currency symbol (or code) and the :func:`money`
+    text, "£224,100.00", "(£1.50)"."""
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    text = money(abs(pence), currency)
+    return f"({symbol}{text})" if pence < 0 else f"{symbol}{text}"
 
 
 @lru_cache(maxsize=None)
@@ -175,7 +194,7 @@ def bar_chart(
     height = top_y + pad + (sum(rows_h) if bars else 30)
     top = max([1] + [max(v, 0) for _, v, _ in bars] + [max(t, 0) for _, _, t in bars if t is not None])
     plot_w = width - label_w - 150
-    shown = (lambda v: money(v, currency)) if currency else number
+    shown = (lambda v: pounds(v, currency)) if currency else number
     parts = _svg_open(title, width, height)
     if not bars:
         parts.append(_text(pad, top_y + 16, "No data yet"))
@@ -186,10 +205,12 @@ def bar_chart(
         w = max(value, 0) * plot_w // top
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="15" fill="{BLUE}"/>')
         text = shown(value) if target is None else f"{shown(value)} of {shown(target)}"
-        parts.append(_text(label_w + w + 6, y + 14, text))
+        end = label_w + w
         if target is not None:
             x = label_w + max(target, 0) * plot_w // top
             parts.append(f'<line x1="{x}" y1="{y}" x2="{x}" y2="{y + 21}" stroke="{RED}" stroke-width="2"/>')
+            end = max(end, x)  # the value label starts after the target tick, never under it
+        parts.append(_text(end + 6, y + 14, text))
         y += row_h
     parts.append("</svg>")
     return "\n".join(parts)
@@ -209,7 +230,7 @@ def line_chart(
     values = [v for _, points in series for v in points] or [0]
     low, high = min(0, min(values)), max(1, max(values))
     span = high - low
-    top_text, low_text = money(high, currency), money(low, currency)
+    top_text, low_text = pounds(high, currency), pounds(low, currency)
     pad_l = max(60, 12 + 6 * max(len(top_text), len(low_text)))
     pad_r = max(20, 4 + 3 * max([len(label) for label in labels] or [0]))
     pad_t, pad_b = 44 + _title_height(title, width), 40
