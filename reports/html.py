@@ -156,6 +156,13 @@ def wrap_label(label: str, width: int = LABEL_CHARS) -> list[str]:
     return lines
 
 
+def outcome_label(outcome_id: str) -> str:
+    """An outcome id read as words ("accommodation-sustained_6m" -> "Accommodation sustained
+    6m"): claims and impact data carry ids only, and a chart label must be readable."""
+    text = " ".join(outcome_id.replace("-", " ").replace("_", " ").split())
+    return text[:1].upper() + text[1:]
+
+
 def _text(x: int, y: int, text: str, anchor: str = "start", bold: bool = False) -> str:
     font = 'font-family="sans-serif" font-size="10" font-weight="bold"' if bold else 'font-family="sans-serif" font-size="9"'
     return f'<text x="{x}" y="{y}" {font} fill="{INK}" text-anchor="{anchor}">{escape(text)}</text>'

@@ -60,14 +60,6 @@ def percent(rate: Decimal | None) -> str:
 # ---------------------------------------------------------------------------- charts (SVG)
 
 
-def outcome_label(outcome_id: str) -> str:
-    """An outcome id read as words ("accommodation-sustained_6m" -> "Accommodation sustained
-    6m"): impact data carries ids only, and a chart label must be readable."""
-    words = outcome_id.replace("-", " ").replace("_", " ").split()
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
 def charts(statement: Statement) -> dict[str, str]:
     """The statement's charts, drawn by :mod:`reports.html` (the same drawing as the council
     and fund reports, styled by attributes so the PDF shows what the HTML shows)."""
@@ -78,7 +70,7 @@ def charts(statement: Statement) -> dict[str, str]:
                           [("NAV", [value for _, value in statement.nav_history])], statement.currency)
     by_project = html.bar_chart(
         "Outcomes achieved to date by project and outcome (against target)",
-        [(f"{o.project_name}: {outcome_label(o.outcome)}", o.achieved_itd, o.target) for o in statement.outcomes],
+        [(f"{o.project_name}: {html.outcome_label(o.outcome)}", o.achieved_itd, o.target) for o in statement.outcomes],
         None,
     )
     payments = html.bar_chart(
