@@ -199,12 +199,15 @@ def _distribute(conn, quarter: Period, reserve_pence: int, terms, built: Built) 
 def _settle(conn, quarter: Period, built: Built, *, pay: bool, sample: bool) -> None:
     """The next quarter's work on this quarter's claims: approve and invoice (20 days after the
     quarter), pay (40 days), pass through to joint-prime partners (45 days); the last quarter's
-    claims are approved and invoiced but not yet paid."""
+    claims are approved and invoiced but not yet paid, except the last contract's, left validated
+    (not approved) so that a council trying the demo can dispute a line."""
     approve_on, pay_on = quarter.end + timedelta(days=19), quarter.end + timedelta(days=39)
     for shape in data.CONTRACTS:
         contract = shape.contract_id
         if (contract, quarter.name) not in built.runs:
             continue
+        if not pay and shape is data.CONTRACTS[-1]:
+            continue  # left validated: the dispute flow needs a claim not yet approved
         pbr_store.approve(conn, contract, quarter.name, approve_on, USER)
         pbr_store.invoice(conn, contract, quarter.name, f"INV-{contract}-{quarter.name}", USER)
         if not pay:
