@@ -202,12 +202,15 @@ def _distribute(conn, quarter: Period, reserve_pence: int, terms, built: Built) 
 def _settle(conn, quarter: Period, built: Built, *, pay: bool, sample: bool) -> None:
     """The next quarter's work on this quarter's claims: approve and invoice (20 days after the
     quarter), pay (40 days), pass through to joint-prime partners (45 days); the last quarter's
-    claims are approved and invoiced but not yet paid."""
+    claims are approved and invoiced but not yet paid, except the last contract's, left validated
+    (not approved) so that a council trying the demo can dispute a line."""
     approve_on, pay_on = quarter.end + timedelta(days=19), quarter.end + timedelta(days=39)
     for shape in data.CONTRACTS:
         contract = shape.contract_id
         if (contract, quarter.name) not in built.runs:
             continue
+        if not pay and shape is data.CONTRACTS[-1]:
+            continue  # left validated: the dispute flow needs a claim not yet approved
         pbr_store.approve(conn, contract, quarter.name, approve_on, USER)
         pbr_store.invoice(conn, contract, quarter.name, f"INV-{contract}-{quarter.name}", USER)
         if not pay:
@@ -293,11 +296,11 @@ def write_outputs(engine: Engine, built: Built, out_dir: Path, progress: Progres
     with reading(engine) as conn:
         statements = _statements(conn, built)
         for statement in statements:
-            write_statements([statement], folders["investors"], ("html", "csv", "json"))
+            write_statements([statement], folders["investors"], ("html", "pdf", "csv", "json"))
             tick(f"investor {statement.investor}")
         for contract, payer in _council_targets(conn, built):
             council = statement_for(conn, contract, last.name, payer, None, as_of)
-            write_statement(council, folders["councils"], ("html", "csv", "xlsx"))
+            write_statement(council, folders["councils"], ("html", "pdf", "csv", "xlsx"))
             tick(f"council {contract} {payer}")
         for contract, partner, period in _partner_targets(built):
             figures = partners_store.partner_statement(conn, contract, partner, period)

@@ -101,7 +101,7 @@ def charts(statement: CouncilStatement) -> dict[str, str]:
     by_outcome: dict[str, int] = {}
     for row in statement.rows("by_outcome"):
         by_outcome[row["outcome_id"]] = by_outcome.get(row["outcome_id"], 0) + row["net_pence"]
-    net = html.bar_chart("Net payment by outcome, this statement", list((k, v, None) for k, v in by_outcome.items()),
+    net = html.bar_chart("Net payment by outcome, this statement", list((html.outcome_label(k), v, None) for k, v in by_outcome.items()),
                          currency)
     capped = [(f"{r['scope']} {r['key']}", r["cumulative"], r["cap"]) for r in statement.rows("headroom")
               if r["scope"] in ("payer", "contract") and r["cap"] is not None]  # fmt: skip

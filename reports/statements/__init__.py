@@ -15,7 +15,6 @@ from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from html import escape
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -62,72 +61,23 @@ def percent(rate: Decimal | None) -> str:
 # ---------------------------------------------------------------------------- charts (SVG)
 
 
-def _bar_chart(title: str, bars: Sequence[tuple[str, int, int | None]], unit: str, width: int = 640) -> str:
-    """Horizontal bars (label, value, target or None); targets drawn as a tick. Integers only."""
-    row_h, label_w, pad = 26, 190, 10
-    height = pad * 2 + 22 + row_h * max(1, len(bars))
-    top = max([1] + [v for _, v, _ in bars] + [t for _, _, t in bars if t is not None])
-    plot_w = width - label_w - 90
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-             f'<text x="{pad}" y="{pad + 12}" class="chart-title">{escape(title)}</text>']
-    if not bars:
-        parts.append(f'<text x="{pad}" y="{pad + 40}">No data yet</text>')
-    for i, (label, value, target) in enumerate(bars):
-        y = pad + 22 + i * row_h
-        w = value * plot_w // top
-        parts.append(f'<text x="{pad}" y="{y + 16}">{escape(label[:28])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="16" class="bar"/>')
-        shown = f"{value}" if target is None else f"{value} / {target}"
-        parts.append(f'<text x="{label_w + w + 6}" y="{y + 16}">{escape(shown)}{escape(unit)}</text>')
-        if target is not None:
-            x = label_w + target * plot_w // top
-            parts.append(f'<line x1="{x}" y1="{y + 1}" x2="{x}" y2="{y + 23}" class="target"/>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def _line_chart(title: str, points: Sequence[tuple[str, int]], currency: str, width: int = 640, height: int = 220) -> str:
-    """NAV over time: quarter labels on x, pounds on y; integer coordinates only."""
-    pad_l, pad_r, pad_t, pad_b = 90, 20, 30, 40
-    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
-    values = [v for _, v in points] or [0]
-    low, high = min(0, min(values)), max(1, max(values))
-    span = high - low or 1
-
-    def xy(i: int, v: int) -> tuple[int, int]:
-        x = pad_l + (i * plot_w // max(1, len(points) - 1) if len(points) > 1 else plot_w // 2)
-        y = pad_t + plot_h - (v - low) * plot_h // span
-        return x, y
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-             f'<text x="10" y="18" class="chart-title">{escape(title)}</text>',
-             f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{pad_l + plot_w}" y2="{pad_t + plot_h}" class="axis"/>',
-             f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + plot_h}" class="axis"/>',
-             f'<text x="{pad_l - 6}" y="{pad_t + 4}" text-anchor="end">{money(high, currency)}</text>',
-             f'<text x="{pad_l - 6}" y="{pad_t + plot_h}" text-anchor="end">{money(low, currency)}</text>']
-    coords = [xy(i, v) for i, (_, v) in enumerate(points)]
-    if coords:
-        parts.append('<polyline class="line" points="' + " ".join(f"{x},{y}" for x, y in coords) + '"/>')
-    for (label, value), (x, y) in zip(points, coords):
-        parts.append(f'<circle cx="{x}" cy="{y}" r="3" class="dot"/>')
-        parts.append(f'<text x="{x}" y="{pad_t + plot_h + 16}" text-anchor="middle">{escape(label)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
 def charts(statement: Statement) -> dict[str, str]:
-    nav = _line_chart("Your capital account (NAV) at each quarter end", statement.nav_history, statement.currency)
-    by_project = _bar_chart(
+    """The statement's charts, drawn by :mod:`reports.html` (the same drawing as the council
+    and fund reports, styled by attributes so the PDF shows what the HTML shows)."""
+    from reports import html
+
+    nav = html.line_chart("Your capital account (NAV) at each quarter end",
+                          [label for label, _ in statement.nav_history],
+                          [("NAV", [value for _, value in statement.nav_history])], statement.currency)
+    by_project = html.bar_chart(
         "Outcomes achieved to date by project and outcome (against target)",
-        [(f"{o.project}: {o.outcome}", o.achieved_itd, o.target) for o in statement.outcomes], "",
+        [(f"{o.project_name}: {html.outcome_label(o.outcome)}", o.achieved_itd, o.target) for o in statement.outcomes],
+        None,
     )
-    payments = _bar_chart(
-        "Outcome payments earned to date by project, pounds (against target)",
-        [(p.project, p.payments_itd_pence // 100,
-          None if p.payments_target_pence is None else p.payments_target_pence // 100) for p in statement.projects],
-        "",
+    payments = html.bar_chart(
+        "Outcome payments earned to date by project (against target)",
+        [(p.project_name, p.payments_itd_pence, p.payments_target_pence) for p in statement.projects],
+        statement.currency,
     )
     return {"nav": nav, "outcomes": by_project, "payments": payments}
 

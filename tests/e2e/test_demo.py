@@ -33,12 +33,13 @@ def test_demo_builds_the_fund_and_writes_every_statement(tmp_path):
     for heading in ("Fund size by source", "Outcomes achieved", "Investors at 2025Q4"):
         assert heading in stdout
     for investor in ("mersey-capital", "dockside-trust", "liver-foundation", "lcr-combined"):
-        for suffix in ("html", "csv", "json"):
+        for suffix in ("html", "pdf", "csv", "json"):  # the PDFs the README says it writes
             assert (out / "investors" / f"lcr-blended_{investor}_2025Q4.{suffix}").stat().st_size > 0
     councils = sorted((out / "councils").glob("*.csv"))
     assert {p.name.rsplit("_", 1)[1] for p in councils} == {
         "liverpool-cc.csv", "central-fund.csv", "knowsley-mbc.csv", "sefton-mbc.csv", "wirral-mbc.csv"}
     assert len(councils) == 6 and all(p.with_suffix(".xlsx").exists() for p in councils)
+    assert all(p.with_suffix(".pdf").read_bytes().startswith(b"%PDF") for p in councils)
     files = {p.stem.split("_")[0]: p for p in CONTRACTS.glob("*.toml")}
     by_id = {load_contract_toml(p.read_text(), p.name).contract_id: p for p in files.values()}
     for path in councils:
@@ -57,6 +58,11 @@ def test_demo_builds_the_fund_and_writes_every_statement(tmp_path):
         accounts = {line.account_code: line.net_pence for line in lines}
         assert accounts["write_downs"] > 0 and accounts["distributions"] > 0 and accounts["outcome_income"] < 0
         assert verify(conn).ok
+        # the last quarter leaves one contract's claim validated, for a council to try a dispute
+        last = dict(conn.exec_driver_sql(
+            "SELECT contract_id, status FROM pbr_claim_runs WHERE period = '2025Q4'").fetchall())
+        assert last.get("lcr-ageing-well") == "validated", last
+        assert sum(1 for status in last.values() if status == "validated") == 1, last
     engine.dispose()
 
 
