@@ -197,15 +197,16 @@ def _report_lines(report) -> list[str]:
 
 @app.command("templates")
 def templates(contract: ContractOption,
-              out: Annotated[Path, typer.Option("--out", help="Directory for participants.xlsx and outcomes.xlsx.")]) -> None:
+              out: Annotated[Path, typer.Option("--out", help="Directory for participants.xlsx and outcomes.xlsx.")],
+              as_json: JsonFlag = False) -> None:
     """Write the blank Excel workbooks a provider fills in for a contract (drop-down outcome ids, notes)."""
     from ledger.shell.xlsx_templates import write_templates
     from models.pbr_store import get_contract
 
     with engine().connect() as conn:
         c = get_contract(conn, contract)
-    for path in write_templates(c, out):
-        typer.echo(f"wrote {path}")
+    written = [str(path) for path in write_templates(c, out)]
+    _print({"contract": contract, "written": written}, as_json, lines=[f"wrote {path}" for path in written])
 
 
 #: columns whose numbers, in a workbook, are Excel serial dates
