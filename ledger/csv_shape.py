@@ -23,8 +23,9 @@ def shape_problems(text: str, source_name: str, limit: int = 20) -> list[str]:
         header = next(rows, None)
         if header is None:
             return []
-        problems = [f"{source_name}: column {i} of the header has no name (a trailing comma?)"
-                    for i, name in enumerate(header, 1) if not name.strip()]
+        problems = [f"{source_name}: column {i} of the header has no name"
+                    + (" (a trailing comma?)" if i == len(header) else "")
+                    for i, name in enumerate(header, 1) if not name.strip()]  # fmt: skip
         width = len(header)
         for row_number, cells in enumerate(rows, 2):
             if len(cells) > width:

@@ -31,9 +31,19 @@ def beancount_account(code: str, account_type: str) -> str:
     return f"{BEANCOUNT_ROOTS[account_type]}:{component}"
 
 
+#: Control characters and Unicode line/paragraph separators: each would end a journal line.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def _text(value: str) -> str:
     # One line, no characters that end a tag or a string.
-    return re.sub(r"[\r\n\t]+", " ", value).replace('"', "'")
+    return _LINE_BREAKING.sub(" ", value).replace('"', "'")
+
+
+def _beancount_string(value: str) -> str:
+    # Inside a beancount string a backslash escapes the next character: a description ending in
+    # one would swallow the closing quote, so backslashes are doubled.
+    return _text(value).replace("\\", "\\\\")
 
 
 def write_hledger(entries: Iterable[PostedEntry], account_types: dict[str, str], out: TextIO) -> int:
@@ -46,7 +56,8 @@ def write_hledger(entries: Iterable[PostedEntry], account_types: dict[str, str],
     for entry in entries:
         draft = entry.draft
         out.write(
-            f"{draft.effective_date.isoformat()} * {_text(draft.description).replace(';', ',')}"
+            # The entry id is the transaction code, so a description starting "(" stays a description.
+            f"{draft.effective_date.isoformat()} * ({entry.id}) {_text(draft.description).replace(';', ',')}"
             f"  ; entry:{entry.id}, key:{_text(draft.idempotency_key).replace(',', ' ')}, hash:{entry.entry_hash}\n"
         )
         for p in draft.postings:
@@ -74,9 +85,9 @@ def write_beancount(
     out.write("\n")
     for entry in entries:
         draft = entry.draft
-        out.write(f'{draft.effective_date.isoformat()} * "{_text(draft.description)}"\n')
+        out.write(f'{draft.effective_date.isoformat()} * "{_beancount_string(draft.description)}"\n')
         out.write(f"  fuel-entry: {entry.id}\n")
-        out.write(f'  fuel-key: "{_text(draft.idempotency_key)}"\n')
+        out.write(f'  fuel-key: "{_beancount_string(draft.idempotency_key)}"\n')
         out.write(f'  fuel-hash: "{entry.entry_hash}"\n')
         for p in draft.postings:
             amount = f"{format_amount(p.amount_pence, p.currency)} {p.currency}"
@@ -84,7 +95,7 @@ def write_beancount(
             for name in DIMENSIONS:
                 value = getattr(p, name)
                 if value:
-                    out.write(f'    {name}: "{_text(value)}"\n')
+                    out.write(f'    {name}: "{_beancount_string(value)}"\n')
         out.write("\n")
         count += 1
     return count

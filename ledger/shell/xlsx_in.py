@@ -155,6 +155,12 @@ def read_sheet(path: Path, sheet: str | None, date_columns: frozenset[str] = fro
         letter = get_column_letter(index)
         if ws.column_dimensions[letter].hidden:
             problems.append(f"{source}: column {letter} ({header[index - 1]}) is hidden; unhide it or delete it")
+    for index in [i for i, name in enumerate(header) if not name.strip()]:
+        filled = next((r[index] for r in rows[1:] if r[index].value not in (None, "")), None)
+        if filled is not None:  # a value under a blank header cell
+            letter = get_column_letter(index + 1)
+            problems.append(f"{source}: column {letter} has values (first in row {filled.row}) but no header in "
+                            f"row 1; name the column or delete it")
     for row in rows:
         for cell in row[:width]:
             formula = cell.value.text if isinstance(cell.value, ArrayFormula) else cell.value

@@ -131,10 +131,21 @@ def letter(header: list[str], name: str) -> str:
     return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[[h.strip().lower() for h in header].index(name.lower())]
 
 
+#: CSV cases whose mistake a workbook cannot make, or makes differently (the workbook's own
+#: message is pinned beside it); ``None``: a workbook holding the same cells is valid input.
+WORKBOOK_FORM: dict[str, str | None] = {
+    # an empty column with an empty header is simply not there in a sheet
+    "header_trailing_comma": None,
+    # a value in a column with no header: Excel has no commas, so the message names the column letter
+    "row_wider_than_header": "has values (first in row 2) but no header in row 1",
+}
+
+
 def as_workbook_message(line: str, stem: str, header: list[str]) -> str:
     """The CSV case's expected line as the same problem reads for the workbook."""
     line = line.replace(f"{stem}.csv", f"{stem}.xlsx, sheet {SHEET!r}")
-    line = re.sub(r"row (\d+), column (\w+):", lambda m: f"row {m[1]}, column {letter(header, m[2])} ({m[2]}):", line)
+    line = re.sub(r"row (\d+), column (\w+)(:|$)",
+                  lambda m: f"row {m[1]}, column {letter(header, m[2])} ({m[2]}){m[3]}", line)
     return re.sub(r"row (\d+): (\w+):", lambda m: f"row {m[1]}, column {letter(header, m[2])} ({m[2]}):", line)
 
 
@@ -150,11 +161,20 @@ def test_each_csv_bad_input_typed_into_a_workbook_is_refused_alike(kind, path, d
     submitted = workbook(tmp_path / f"{path.stem}.xlsx", rows)
     before = row_counts(engine)
     code, _, stderr = run_cli(command(kind, submitted, url), monkeypatch, capsys)
+    assert "Traceback" not in stderr
+    if path.stem in WORKBOOK_FORM and WORKBOOK_FORM[path.stem] is None:
+        assert "no name" not in stderr  # the blank column is not there; whatever follows is not about it
+        return
     assert code == 1, stderr
-    assert stderr.startswith("error: ") and "Traceback" not in stderr
+    assert stderr.startswith("error: ")
     header = rows[0] if rows else []
     expected = [line for line in path.with_suffix(".expected").read_text(encoding="utf-8").splitlines() if line.strip()]
+    if path.stem in WORKBOOK_FORM:
+        expected = [WORKBOOK_FORM[path.stem]]
     for line in expected:
+        if line.startswith("re:"):
+            assert re.search(line[3:], stderr), f"expected /{line[3:]}/ in:\n{stderr}"
+            continue
         wanted = as_workbook_message(line, path.stem, header)
         assert wanted in stderr, f"expected {wanted!r} in:\n{stderr}"
     assert row_counts(engine) == before
