@@ -10,6 +10,7 @@ import re
 from email import policy
 
 from tests.delivery.conftest import QUARTER
+from tests.web.conftest import post_login
 
 FUND = "lcr-blended"
 
@@ -42,7 +43,7 @@ def _setup(fund_db, tmp_path):
 
 def _sign_in(client, token: str) -> None:
     client.cookies.clear()
-    assert client.post("/ui/login", data={"method": "token", "token": token}, follow_redirects=False).status_code == 303
+    assert post_login(client, {"method": "token", "token": token}, follow_redirects=False).status_code == 303
 
 
 def test_readers_see_their_versions_new_ones_and_only_their_own(fund_db, tmp_path):

@@ -14,10 +14,20 @@ from tests.api.conftest import fresh, shared, world_file  # noqa: F401  (the API
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 
 
+def post_login(client, data: dict, **options):
+    """POST the sign-in form as a browser does: open the form first (its cookie and CSRF token)."""
+    session = client.cookies.pop("fuel_session", None)  # a signed-in GET /login only redirects
+    form = client.get("/ui/login")
+    assert form.status_code == 200, form.text
+    if session is not None:
+        client.cookies.set("fuel_session", session)
+    return client.post("/ui/login", data={**data, "csrf": CSRF.search(form.text).group(1)}, **options)
+
+
 def sign_in(client, token: str) -> None:
     """Sign a TestClient in with an API token (the session cookie stays in the client)."""
     client.cookies.clear()
-    response = client.post("/ui/login", data={"method": "token", "token": token}, follow_redirects=False)
+    response = post_login(client, {"method": "token", "token": token}, follow_redirects=False)
     assert response.status_code == 303, response.text
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.api.world import JOINT_CONTRACT, OTHER_JOINT_CONTRACT, OTHER_PARTNER, OWN_FUND, OWN_PARTNER, PAID
-from tests.web.conftest import sign_in
+from tests.web.conftest import post_login, sign_in
 
 HOME = f"/ui/contracts/{JOINT_CONTRACT}/partners/{OWN_PARTNER}"
 STATEMENT = f"{HOME}/statements/{PAID}"
@@ -35,7 +35,7 @@ def _text(html: str, element_id: str) -> str:
 def test_a_partner_lands_on_its_statements_and_sees_its_figures(shared):
     client = shared.client
     client.cookies.clear()
-    login = client.post("/ui/login", data={"method": "token", "token": shared.world.tokens["partner"]},
+    login = post_login(client, {"method": "token", "token": shared.world.tokens["partner"]},
                         follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"] == HOME
     home = client.get(HOME)
@@ -114,7 +114,7 @@ def test_a_partner_user_signs_in_with_a_password(fresh):
         create_user(conn, "sefton", "a long passphrase", "partner", f"{JOINT_CONTRACT}/{OWN_PARTNER}")
         with pytest.raises(NotFound, match="has no partner 'nobody'"):
             create_user(conn, "nobody", "a long passphrase", "partner", f"{JOINT_CONTRACT}/nobody")
-    response = api.client.post("/ui/login", data={"username": "sefton", "password": "a long passphrase"},
+    response = post_login(api.client, {"username": "sefton", "password": "a long passphrase"},
                                follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == HOME
     assert _text(api.client.get(STATEMENT).text, "total") == "£1,270.00"

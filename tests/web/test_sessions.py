@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.api.world import OWN_FUND, OWN_INVESTOR
-from tests.web.conftest import csrf_of, sign_in
+from tests.web.conftest import CSRF, csrf_of, post_login, sign_in
 
 
 def test_password_is_hashed_with_a_salt_and_checked():
@@ -37,9 +37,9 @@ def test_users_and_password_login(fresh):
         stored = conn.execute(select(users_t.c.password_hash)).scalar()
     assert "a long passphrase" not in stored
     client = api.client
-    bad = client.post("/ui/login", data={"username": "ana", "password": "wrong passphrase"}, follow_redirects=False)
+    bad = post_login(client, {"username": "ana", "password": "wrong passphrase"}, follow_redirects=False)
     assert bad.status_code == 401 and "do not match" in bad.text
-    good = client.post("/ui/login", data={"username": "ana", "password": "a long passphrase"}, follow_redirects=False)
+    good = post_login(client, {"username": "ana", "password": "a long passphrase"}, follow_redirects=False)
     assert good.status_code == 303 and good.headers["location"] == f"/ui/investors/{OWN_INVESTOR}"
     cookie = good.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/ui" in cookie
@@ -75,14 +75,40 @@ def test_sessions_are_stored_hashed_and_end_with_their_token_or_logout(fresh):
 def test_bad_token_and_no_open_redirect(shared):
     client = shared.client
     client.cookies.clear()
-    response = client.post("/ui/login", data={"method": "token", "token": "fuel_nope"}, follow_redirects=False)
+    response = post_login(client, {"method": "token", "token": "fuel_nope"}, follow_redirects=False)
     assert response.status_code == 401 and 'id="token-error"' in response.text
-    response = client.post("/ui/login", data={"method": "token", "token": shared.world.tokens["auditor"],
+    response = post_login(client, {"method": "token", "token": shared.world.tokens["auditor"],
                                               "next": "https://evil.example/"}, follow_redirects=False)
     assert response.headers["location"] == "/ui/funds"
-    response = client.post("/ui/login", data={"method": "token", "token": shared.world.tokens["auditor"],
+    response = post_login(client, {"method": "token", "token": shared.world.tokens["auditor"],
                                               "next": "/ui/contracts"}, follow_redirects=False)
     assert response.headers["location"] == "/ui/contracts"
+
+
+def test_the_login_form_needs_its_own_token_and_this_site_as_origin(shared):
+    """Login CSRF (issue 16 item 16): a page elsewhere cannot sign a browser in as its author."""
+    client = shared.client
+    token = shared.world.tokens["auditor"]
+    client.cookies.clear()
+    bare = client.post("/ui/login", data={"method": "token", "token": token}, follow_redirects=False)
+    assert bare.status_code == 403 and "has expired or did not come from this site" in bare.text
+    assert "fuel_session" not in bare.cookies
+    # an attacker's own form token, replayed from a browser holding another sign-in cookie
+    client.cookies.clear()
+    attacker = CSRF.search(client.get("/ui/login").text).group(1)
+    client.cookies.clear()
+    client.get("/ui/login")
+    replayed = client.post("/ui/login", data={"method": "token", "token": token, "csrf": attacker},
+                           follow_redirects=False)  # fmt: skip
+    assert replayed.status_code == 403 and "fuel_session" not in replayed.cookies
+    # the right token, posted from another origin
+    client.cookies.clear()
+    cross = post_login(client, {"method": "token", "token": token}, follow_redirects=False,
+                       headers={"Origin": "https://evil.example"})  # fmt: skip
+    assert cross.status_code == 403 and "sent from another site" in cross.text
+    same = post_login(client, {"method": "token", "token": token}, follow_redirects=False,
+                      headers={"Origin": "http://testserver"})  # fmt: skip
+    assert same.status_code == 303 and "fuel_session" in same.cookies
 
 
 def test_money_filter_pounds_with_separators():
@@ -148,8 +174,8 @@ def test_failed_logins_are_limited_like_the_api(fresh):
     client = api.client
     limit = client.app.state.settings.login_failures_max
     for _ in range(limit):
-        assert client.post("/ui/login", data={"method": "token", "token": "fuel_wrong"}).status_code == 401
-    refused = client.post("/ui/login", data={"method": "token", "token": api.world.tokens["auditor"]},
+        assert post_login(client, {"method": "token", "token": "fuel_wrong"}).status_code == 401
+    refused = post_login(client, {"method": "token", "token": api.world.tokens["auditor"]},
                           follow_redirects=False)
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     # the same limiter as the API's bearer tokens
