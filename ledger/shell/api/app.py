@@ -33,12 +33,19 @@ ERRORS: dict[int, str] = {
 }
 
 
+#: where the Swagger UI and ReDoc scripts are served from (fastapi-offline's copies)
+DOCS_ASSETS = "/docs-assets"
+
+
 def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     from ledger.shell.api import routes_funds, routes_partners, routes_pbr
     from models.event_writer import EventWriter
 
     settings = settings or Settings.from_env()
-    app = FastAPI(title="Fuel API", version="1", description=DESCRIPTION,
+    from fastapi_offline import FastAPIOffline
+
+    # /docs and /redoc from assets in the package: a CDN is unreachable on many fund networks.
+    app = FastAPIOffline(title="Fuel API", version="1", description=DESCRIPTION, static_url=DOCS_ASSETS,
                   openapi_tags=[{"name": "auth"}, {"name": "funds"}, {"name": "ledger"},
                                 {"name": "payment by results"}, {"name": "statements"}])
     app.state.engine = engine

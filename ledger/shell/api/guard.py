@@ -21,7 +21,7 @@ from typing import Any
 
 from ledger.shell.api.problems import problem_response
 
-PUBLIC_PREFIXES = ("/health", "/ui", "/docs", "/openapi.json", "/redoc")
+PUBLIC_PREFIXES = ("/health", "/ui", "/docs", "/docs-assets", "/openapi.json", "/redoc")
 FILE_ROUTE_MARKERS = ("/imports/", "/outcomes", "/participants", "/contracts")
 
 
