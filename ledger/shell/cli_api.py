@@ -12,7 +12,7 @@ import typer
 
 from ledger.shell.cli_common import JsonFlag, UserOption, app, current_user, engine, state
 
-tokens_app = typer.Typer(help="API bearer tokens: create (printed once), list, revoke.", no_args_is_help=True)
+tokens_app = typer.Typer(rich_markup_mode=None, help="API bearer tokens: create (printed once), list, revoke.", no_args_is_help=True)
 
 
 @tokens_app.command("create")

@@ -18,7 +18,7 @@ import typer
 
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import parse_date
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None, 
     name="fuel",
     help="Fuel: a social investment fund and outcomes-tracking ledger.",
     no_args_is_help=True,

@@ -15,11 +15,11 @@ import typer
 from ledger.errors import ValidationError
 from ledger.shell.cli_common import JsonFlag, UserOption, app, current_user, engine, read_text
 
-contacts_app = typer.Typer(help="Who receives a party's statements, claims and notices (erasable personal data).",
+contacts_app = typer.Typer(rich_markup_mode=None, help="Who receives a party's statements, claims and notices (erasable personal data).",
                            no_args_is_help=True)
-issue_app = typer.Typer(help="Issue documents: freeze each one (bytes, SHA-256, ledger tip), deliver, record.",
+issue_app = typer.Typer(rich_markup_mode=None, help="Issue documents: freeze each one (bytes, SHA-256, ledger tip), deliver, record.",
                         no_args_is_help=True)
-deliveries_app = typer.Typer(help="Deliveries of issued documents: the dashboard per quarter, and resend.",
+deliveries_app = typer.Typer(rich_markup_mode=None, help="Deliveries of issued documents: the dashboard per quarter, and resend.",
                              no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(issue_app, name="issue")

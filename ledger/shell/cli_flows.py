@@ -34,17 +34,18 @@ from ledger.shell.cli_common import (
     read_text,
 )
 
-fund_app = typer.Typer(help="Funds: load a fund's setup file, add or list funds.", no_args_is_help=True)
-investors_app = typer.Typer(help="Investors: social investors, charitable trusts, public bodies.", no_args_is_help=True)
-payers_app = typer.Typer(help="Payers: councils and central outcome funds that pay for outcomes.", no_args_is_help=True)
-providers_app = typer.Typer(help="Providers: charities, community groups, social enterprises.", no_args_is_help=True)
-tranches_app = typer.Typer(help="Tranches: classes of capital with a rank in the waterfall.", no_args_is_help=True)
-restrictions_app = typer.Typer(help="Restrictions: what restricted money may be spent on.", no_args_is_help=True)
-projects_app = typer.Typer(help="Projects: what the fund disburses to (provider, theme, status).", no_args_is_help=True)
-commitments_app = typer.Typer(help="Commitments: investors' promises of capital, and what is unfunded.", no_args_is_help=True)
-record_app = typer.Typer(help="Record one business event as a balanced ledger entry.", no_args_is_help=True)
-import_app = typer.Typer(help="Import files of business events.", no_args_is_help=True)
-report_app = typer.Typer(help="Fund flow reports: sources and uses, restrictions.", no_args_is_help=True)
+fund_app = typer.Typer(rich_markup_mode=None, help="Funds: load a fund's setup file, add or list funds.", no_args_is_help=True)
+investors_app = typer.Typer(rich_markup_mode=None, help="Investors: social investors, charitable trusts, public bodies.", no_args_is_help=True)
+payers_app = typer.Typer(rich_markup_mode=None, help="Payers: councils and central outcome funds that pay for outcomes.", no_args_is_help=True)
+providers_app = typer.Typer(rich_markup_mode=None, help="Providers: charities, community groups, social enterprises.", no_args_is_help=True)
+tranches_app = typer.Typer(rich_markup_mode=None, help="Tranches: classes of capital with a rank in the waterfall.", no_args_is_help=True)
+restrictions_app = typer.Typer(rich_markup_mode=None, help="Restrictions: what restricted money may be spent on.", no_args_is_help=True)
+projects_app = typer.Typer(rich_markup_mode=None, help="Projects: what the fund disburses to (provider, theme, status).", no_args_is_help=True)
+commitments_app = typer.Typer(rich_markup_mode=None, help="Commitments: investors' promises of capital, and what is unfunded.", no_args_is_help=True)
+record_app = typer.Typer(rich_markup_mode=None, help="Record one business event as a balanced ledger entry.", no_args_is_help=True)
+import_app = typer.Typer(rich_markup_mode=None, help="Import files of business events.", no_args_is_help=True)
+report_app = typer.Typer(rich_markup_mode=None, help="Reports: sources and uses, restrictions, trial balance, deployment, outcome pipeline, cash, "
+                                                       "project pipeline, value.", no_args_is_help=True)
 
 
 

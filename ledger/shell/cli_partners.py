@@ -19,7 +19,7 @@ from ledger.shell.cli_common import AsOfOption, CsvFlag, JsonFlag, UserOption, a
 from ledger.shell.cli_flows import projects_app, report_app
 from ledger.shell.cli_pbr import ContractOption, DateOption, PeriodOption, _day, claims_app
 
-partners_app = typer.Typer(help="Delivery partners of joint-prime contracts: terms, payments, statements.",
+partners_app = typer.Typer(rich_markup_mode=None, help="Delivery partners of joint-prime contracts: terms, payments, statements.",
                            no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
 

@@ -22,12 +22,12 @@ from ledger.shell.cli_common import (
     FIXTURES, JsonFlag, SheetOption, Table, UserOption, app, current_user, engine, read_text,
 )
 
-contracts_app = typer.Typer(help="Outcomes contracts: load a contract file, show it, build one from INDIGO data.",
+contracts_app = typer.Typer(rich_markup_mode=None, help="Outcomes contracts: load a contract file, show it, build one from INDIGO data.",
                             no_args_is_help=True)
-participants_app = typer.Typer(help="The participant register of a contract (personal data, kept off the ledger).",
+participants_app = typer.Typer(rich_markup_mode=None, help="The participant register of a contract (personal data, kept off the ledger).",
                                no_args_is_help=True)
-outcomes_app = typer.Typer(help="Outcome events submitted by providers.", no_args_is_help=True)
-claims_app = typer.Typer(help="Claim runs and their lifecycle: run, dispute, approve, invoice, pay, sample.",
+outcomes_app = typer.Typer(rich_markup_mode=None, help="Outcome events submitted by providers.", no_args_is_help=True)
+claims_app = typer.Typer(rich_markup_mode=None, help="Claim runs and their lifecycle: run, dispute, approve, invoice, pay, sample.",
                          no_args_is_help=True)
 
 

@@ -17,7 +17,7 @@ from ledger.periods import parse_date
 from ledger.shell.cli_common import AsOfOption, CsvFlag, JsonFlag, UserOption, app, as_of_date, current_user, engine
 from ledger.shell.cli_common import output_format, read_text
 
-terms_app = typer.Typer(help="Fund statement terms (allocation, targets, waterfall): load, show, list versions.",
+terms_app = typer.Typer(rich_markup_mode=None, help="Fund statement terms (allocation, targets, waterfall): load, show, list versions.",
                         no_args_is_help=True)
 app.add_typer(terms_app, name="terms")
 

@@ -16,7 +16,7 @@ from ledger.shell.cli_common import output_format, read_text
 from ledger.shell.cli_flows import report_app
 from ledger.shell.cli_reports import HtmlOption, _emit
 
-values_app = typer.Typer(help="Value tables of outcomes (fiscal, economic, social values with sources): load, list.",
+values_app = typer.Typer(rich_markup_mode=None, help="Value tables of outcomes (fiscal, economic, social values with sources): load, list.",
                          no_args_is_help=True)
 app.add_typer(values_app, name="values")
 

@@ -12,7 +12,7 @@ import typer
 
 from ledger.shell.cli_common import JsonFlag, UserOption, app, current_user, engine
 
-users_app = typer.Typer(help="Web page users (username and password): create, list, disable.",
+users_app = typer.Typer(rich_markup_mode=None, help="Web page users (username and password): create, list, disable.",
                         no_args_is_help=True)
 
 

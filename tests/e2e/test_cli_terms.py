@@ -40,7 +40,7 @@ def test_fund_load_stores_the_terms_and_statements_read_them(fuel, tmp_path):
     assert posted["distributed_pence"] == 100_000
     # The old flag is gone: one way to give terms.
     gone = fuel("statements", "--quarter", "2026Q1", "--out", str(out), "--terms", "x.toml", ok=False)
-    assert gone.returncode == 2 and "No such option: --terms" in gone.stderr
+    assert gone.returncode == 1 and "error: No such option: --terms" in gone.stderr
 
 
 def test_a_new_version_applies_from_its_date(fuel, tmp_path):
