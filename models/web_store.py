@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -238,3 +238,21 @@ def recent_entries(conn: Connection, fund: str, limit: int = 10) -> list[dict]:
     return [{"id": int(r.id), "effective_date": str(r.effective_date)[:10], "description": r.description,
              "event_kind": r.event_kind, "recorded_by": r.recorded_by, "cash_pence": int(r.cash_pence)}
             for r in conn.execute(query)]
+
+
+def last_reported_day(conn: Connection, fund_id: str, today: date) -> date | None:
+    """The day a fund's pages report to unless asked otherwise: the end of the last closed
+    quarter, else the last day the fund has an entry; never after ``today``. None: no entries."""
+    from sqlalchemy import func
+
+    from models.ledger_store import closes_t, postings_t
+
+    closed_end = conn.execute(select(func.max(closes_t.c.period_end))).scalar()  # exclusive
+    if closed_end is not None:
+        return min(_as_date(closed_end) - timedelta(days=1), today)
+    last = conn.execute(select(func.max(postings_t.c.effective_date)).where(postings_t.c.fund == fund_id)).scalar()
+    return None if last is None else min(_as_date(last), today)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

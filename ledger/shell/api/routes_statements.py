@@ -9,6 +9,7 @@ applies on the statement's last day or the distribution's date (``models/terms_s
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Query, Request, Response
@@ -33,6 +34,9 @@ def _statement(engine, fund_id: str, investor_id: str, quarter: str):
     from models.terms_store import terms_for
 
     period = Period.parse(quarter)
+    if period.last_day > date.today():  # its "as of" would be a day that has not come yet
+        raise ValidationError(f"quarter {period.name} has not ended (it ends {period.last_day.isoformat()}): "
+                              "a statement is drawn for a quarter that has ended", field="quarter")
     with reading(engine) as conn:
         inputs = statement_inputs(conn, fund_id, period, terms_for(conn, fund_id, period.last_day))
     built = assemble_statements(inputs, [investor_id])

@@ -358,15 +358,22 @@ def quarters_since(first: date, last: date, most: int = 40) -> list[str]:
 
 
 def fund_quarters(conn, fund_id: str) -> list[str]:
+    """The quarters a reader may choose, newest first: from the fund's first commitment to the last
+    closed quarter (else the last with an entry), so the default is a quarter that has happened."""
+    from ledger.periods import Period
     from models.flows_store import commitments_t
+    from models.web_store import last_reported_day
     from sqlalchemy import func, select
 
     first = conn.execute(select(func.min(commitments_t.c.commitment_date))
                          .where(commitments_t.c.fund_id == fund_id)).scalar()
-    if first is None:
+    last = last_reported_day(conn, fund_id, date.today())
+    if first is None or last is None:
         return []
     first = first if isinstance(first, date) else date.fromisoformat(str(first)[:10])
-    return quarters_since(first, date.today())
+    today = date.today()
+    # a quarter still running would be "as of" its end, a day that has not come yet
+    return [q for q in quarters_since(first, last) if Period.parse(q).last_day <= today]
 
 
 @pages.get("/funds/{fund_id}/statements")
