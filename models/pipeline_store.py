@@ -106,7 +106,10 @@ def pipeline(conn: Connection, as_of: date, fund: str | None = None) -> list[dic
     if fund:
         query = query.where(projects_t.c.fund_id == fund)
     order = {name: i for i, name in enumerate((*STAGES, UNSTAGED))}
-    rows = [{"stage": s or UNSTAGED, "theme": t, "projects": int(n), "committed_pence": int(c),
-             "deployed_pence": int(d), "undeployed_pence": int(c) - int(d)}
+    # An unstaged project has no commitment on record: its undeployed money is unknown, not
+    # "deployed minus nothing" (a negative figure no one committed to).
+    rows = [{"stage": s or UNSTAGED, "theme": t, "projects": int(n),
+             "committed_pence": int(c) if s else None, "deployed_pence": int(d),
+             "undeployed_pence": int(c) - int(d) if s else None}
             for s, t, n, c, d in conn.execute(query)]  # fmt: skip
     return sorted(rows, key=lambda row: (order[row["stage"]], row["theme"]))

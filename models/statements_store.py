@@ -421,7 +421,7 @@ def build_distribution_entry(book: FundBook, result: WaterfallResult, cash: dict
             "lines": [{k: v for k, v in line.items() if k != "line_no"} for line in lines]}
     draft = EntryDraft(
         effective_date=result.day,
-        description=(description or f"Distribution of {format_amount(total, currency)} {currency} through the "
+        description=(description or f"Distribution of {format_amount(total, currency, separators=True)} {currency} through the "
                                     f"waterfall ({result.terms_name})")[:500],
         idempotency_key=key,
         postings=tuple(postings),

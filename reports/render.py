@@ -97,5 +97,6 @@ def totals(rows: Iterable[dict], columns: Sequence[str], label_column: str, labe
     result: dict = {label_column: label}
     for column in columns:
         if column.endswith("_pence"):
-            result[column] = sum(int(r.get(column) or 0) for r in rows)
+            known = [int(r[column]) for r in rows if r.get(column) is not None]
+            result[column] = sum(known) if known or not rows else None  # unknown stays unknown
     return result

@@ -105,8 +105,11 @@ def serve(
     from ledger.shell.api.settings import Settings
 
     proxies = Settings.from_env().trusted_proxies
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"Fuel on http://{shown}:{port}: pages at /ui, API documentation at /docs; Ctrl+C stops it")
+    # info: uvicorn's start line and one access line per request, so a newcomer sees it working
     uvicorn.run("ledger.shell.cli_api:asgi_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "")
+                log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "")
 
 
 def asgi_app():

@@ -28,4 +28,5 @@ def test_fuel_serve_trusts_forwarding_headers_only_from_configured_proxies(env, 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     code, stderr = run_cli(["--db", f"sqlite:///{db}", "serve"], monkeypatch, capsys)
     assert code == 0, stderr
+    assert seen["log_level"] == "info"  # uvicorn's start line and each request (issue 18 item 10)
     assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == expected

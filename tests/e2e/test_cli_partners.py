@@ -68,6 +68,9 @@ def test_project_pipeline_end_to_end(fuel):
     report = json.loads(fuel("report", "pipeline", "--as-of", "2026-12-31", "--json").stdout)
     assert report["rows"][0] == {"stage": "contracted", "theme": "ageing", "projects": 1, "committed_pence": 20_000_000,
                                  "deployed_pence": 18_000_000, "undeployed_pence": 2_000_000}  # fmt: skip
+    unstaged = [row for row in report["rows"] if row["stage"] == "unstaged"]
+    assert unstaged and all(row["committed_pence"] is None and row["undeployed_pence"] is None for row in unstaged)
+    assert any(row["deployed_pence"] > 0 for row in unstaged)  # disbursed, with no commitment on record
     assert fuel("report", "pipeline", "--as-of", "2026-12-31", "--csv").stdout.startswith(
         "stage,theme,projects,committed_pence,deployed_pence,undeployed_pence\n")
     assert "Project pipeline as of 2026-12-31" in fuel("report", "pipeline", "--as-of", "2026-12-31").stdout

@@ -114,6 +114,7 @@ def test_distribution_is_idempotent_and_refuses_a_changed_replay(fund):
     with engine.begin() as conn:
         again = distribute(conn, FUND, 10_000_00, date(2026, 9, 30), terms)
     assert not again.created and again.distributed_pence == 10_000_00
+    assert again.post.entry.draft.description.startswith("Distribution of 10,000.00 GBP")  # readable on the dashboard
     with engine.begin() as conn, pytest.raises(IdempotencyConflict):
         distribute(conn, FUND, 10_000_01, date(2026, 9, 30), terms, key=again.post.entry.draft.idempotency_key)
     with engine.begin() as conn, pytest.raises(ValidationError, match="not enough unrestricted cash"):

@@ -46,6 +46,20 @@ def label(column: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def last_day(exclusive_end) -> str:
+    """The last day inside a half-open ``[start, end)`` range, as a reader counts a term."""
+    from datetime import timedelta
+
+    return (exclusive_end - timedelta(days=1)).isoformat()
+
+
+def line_label(line: str) -> str:
+    """A capital account line as the PDF statement names it ("Realised gains (losses)")."""
+    from ledger.fund_terms import LINE_LABELS
+
+    return LINE_LABELS.get(line) or label(line)
+
+
 def cell(column: str, value: Any, currency: str = "GBP") -> str:
     if value is None or value == "":
         return "\u2013"
@@ -65,7 +79,8 @@ def environment():
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"], default=True), trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(money=money, money_or_dash=money_or_dash, number=number, label=label)
+    env.filters.update(money=money, money_or_dash=money_or_dash, number=number, label=label, line_label=line_label,
+                       last_day=last_day)
     env.globals.update(cell=cell, role_names=ROLE_NAMES)
     return env
 
