@@ -20,3 +20,20 @@ def test_a_contracts_term_ends_on_its_last_day(shared):
     sign_in(shared.client, shared.world.tokens["fund_manager"])
     html = shared.client.get(f"/ui/contracts/{OWN_CONTRACT}").text
     assert "2026-01-01 to 2027-12-31" in html  # the file says end = 2028-01-01: the first day after
+
+
+def test_a_council_sees_its_own_due_not_the_whole_claims(shared):
+    import re
+
+    from tests.api.world import OWN_CONTRACT, OWN_PAYER
+
+    sign_in(shared.client, shared.world.tokens["fund_manager"])
+    whole = shared.client.get(f"/ui/contracts/{OWN_CONTRACT}/claims/{PAID}").text
+    sign_in(shared.client, shared.world.tokens["commissioner"])
+    own = shared.client.get(f"/ui/contracts/{OWN_CONTRACT}/claims/{PAID}").text
+    due = re.compile(r"<dt>([^<]+)</dt><dd class=\"num\" id=\"due\">£([\d,.]+)</dd>")
+    (label_all, all_due), (label_own, own_due) = due.search(whole).groups(), due.search(own).groups()
+    assert (label_all, label_own) == ("Due", "Due from you")
+    share = re.search(rf"<td>{OWN_PAYER}</td>.*?</tr>", own, re.S)
+    assert share is not None
+    assert 0 < float(own_due.replace(",", "")) < float(all_due.replace(",", ""))  # central pays the rest

@@ -73,12 +73,17 @@ def _claim_page(request: Request, principal: Principal, contract_id: str, period
     run = figures["run"]
     can_act = principal.role in (FM, COM) and run["status"] == "validated"
     payers = figures["payers"]
+    due = {"label": "Due", "pence": run["due_pence"]}
     if principal.role == COM:
         payers = [p for p in payers if p.get("payer_id") == principal.scope]
+        # a council sees what it owes, not what the claim owes from every payer
+        due = {"label": "Due from you", "pence": sum(
+            p["approved_pence"] if p.get("approved_pence") is not None else p["share_pence"] - p["clawback_pence"]
+            for p in payers)}
     disputed = [l for l in figures["lines"] if l.get("disputed")]
     return page(request, "claim.html.j2", status_code=status, title=f"Claim {run['period']}: {c.name}", c=c, run=run,
                 figures=figures, payers=payers, lines=figures["lines"], annex_columns=ANNEX_COLUMNS,
-                disputed=disputed, can_act=can_act, errors=errors or {}, today=date.today().isoformat(),
+                disputed=disputed, can_act=can_act, errors=errors or {}, due=due, today=date.today().isoformat(),
                 formats=("pdf", "csv", "xlsx", "html"))
 
 
