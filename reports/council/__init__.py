@@ -151,39 +151,27 @@ def render_csv(statement: CouncilStatement) -> str:
 
 
 def render_xlsx(statement: CouncilStatement) -> bytes:
-    """One worksheet per section; integers as numbers, text neutralised like the CSV."""
+    """One worksheet per section, for a reader in Excel (reports/xlsx.py): amounts in pounds,
+    dates as dates, headers in words; the CSV stays the form `fuel claims verify` reads."""
     import io
     from datetime import datetime
 
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+
+    from reports.xlsx import add_sheet
 
     book = Workbook()
     book.remove(book.active)
     for section in statement.sections:
-        sheet = book.create_sheet(section.name[:31])
-        sheet.append(list(section.columns))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in section.rows:
-            sheet.append([_xlsx_value(row.get(c)) for c in section.columns])
-        sheet.freeze_panes = "A2"
+        words = section.name.replace("_", " ")
+        add_sheet(book, section.name, list(section.columns), section.rows, statement.currency,
+                  f"No {words} for this claim period.")
     fixed = datetime(2000, 1, 1)  # no clock in the document: the same figures, the same file
     book.properties.created = book.properties.modified = fixed
     book.properties.creator = "fuel"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _xlsx_value(value):
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return value
-    return spreadsheet_safe(str(value))
 
 
 def render_json(statement: CouncilStatement) -> str:

@@ -72,8 +72,28 @@ def test_formula_text_is_neutralised_in_xlsx_read_back_with_openpyxl():
         # XML turns a stored carriage return into a line feed when read back: still quoted, inert
         assert bad not in texts and ("'" + bad in texts or "'" + bad.replace("\r", "\n") in texts)
     assert not any(t.startswith(("=", "+", "-", "@", "\t", "\r")) for t in texts)
-    net = [row[header.index("net_pence")].value for row in sheet.iter_rows(min_row=2)]
-    assert net == [50000] * len(HOSTILE) and all(type(v) is int for v in net)
+    net = [row[header.index("Net (£)")] for row in sheet.iter_rows(min_row=2)]
+    assert [c.value for c in net] == [500] * len(HOSTILE)  # pounds, as an Excel user reads them
+    assert all(c.number_format == '"£"#,##0.00;-"£"#,##0.00' for c in net)
+
+
+def test_xlsx_is_for_excel_users_dates_widths_frozen_header_and_empty_sheets_say_why():
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(render_xlsx(statement_of(hostile_events()))))
+    annex = book["annex"]
+    header = [c.value for c in annex[1]]
+    assert "Achieved on" in header and all("_" not in h for h in header)  # words, not column names
+    achieved = annex.cell(row=2, column=header.index("Achieved on") + 1)
+    assert isinstance(achieved.value, datetime) and achieved.number_format == "yyyy-mm-dd"
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert all((sheet.column_dimensions[c.column_letter].width or 0) >= 8 for c in sheet[1])
+        if sheet.max_row == 2 and sheet.cell(2, 1).value and str(sheet.cell(2, 1).value).startswith("No "):
+            assert sheet.cell(2, 1).value.endswith("for this claim period.")
+    assert any(str(s.cell(2, 1).value).startswith("No ") for s in book.worksheets), "an empty section says why"
 
 
 def test_html_escapes_data_and_is_deterministic():
