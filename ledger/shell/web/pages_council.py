@@ -29,6 +29,10 @@ Viewer = Annotated[Principal, Depends(viewer)]
 DOWNLOADS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "html": "text/html; charset=utf-8"}
+#: the per-outcome columns the page shows; each rejection reason and cap's reduction is in the
+#: downloads (CSV, XLSX), so the table fits a desktop screen
+BY_OUTCOME_COLUMNS = ("outcome_id", "rate_card_version", "unit_price_pence", "count_claimed", "count_validated",
+                      "count_rejected", "count_paid", "gross_pence", "cap_reductions_pence", "net_pence")
 ANNEX_COLUMNS = ("line_no", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "reason", "price_pence",
                  "gross_pence", "net_pence", "cap_reason", "participant_paid_cum_pence", "participant_headroom_pence")
 
@@ -83,6 +87,8 @@ def _claim_page(request: Request, principal: Principal, contract_id: str, period
     disputed = [l for l in figures["lines"] if l.get("disputed")]
     return page(request, "claim.html.j2", status_code=status, title=f"Claim {run['period']}: {c.name}", c=c, run=run,
                 figures=figures, payers=payers, lines=figures["lines"], annex_columns=ANNEX_COLUMNS,
+                by_outcome=[{c: row.get(c) for c in BY_OUTCOME_COLUMNS} for row in figures["by_outcome"]],
+                by_outcome_columns=BY_OUTCOME_COLUMNS,
                 disputed=disputed, can_act=can_act, errors=errors or {}, due=due, today=date.today().isoformat(),
                 formats=("pdf", "csv", "xlsx", "html"))
 
