@@ -454,13 +454,19 @@ def reconcile(as_of: date, opening_pence: int, lines: Iterable[BankItem], items:
 def quarter_end_problem(recon: Reconciliation | None, covered_through: date | None, as_of: date,
                         account: str) -> str | None:
     """Why a quarter end is not reconciled for one account, or None if it is: the statements
-    must reach the date and the reconciling items explain the difference to the penny."""
+    reach the date, the reconciling items explain the difference to the penny, and every bank
+    line by then is matched or posted (what the ledger has and the bank has not yet seen, a
+    distribution paid on the last day, may remain)."""
     if covered_through is None or covered_through < as_of:
         reach = f"statements reach {covered_through}" if covered_through else "no statement is imported"
         return f"bank account {account}: {reach}, not {as_of}"
     if recon is not None and recon.unexplained_pence != 0:
         return (f"bank account {account}: {format_amount(recon.unexplained_pence, 'GBP')} of the difference between "
                 f"ledger cash and the bank balance on {as_of} is unexplained")
+    missing = [i for i in recon.items if i.kind == "bank_not_in_ledger"] if recon is not None else []
+    if missing:
+        return (f"bank account {account}: {len(missing)} bank line(s) up to {as_of} are neither matched nor in the "
+                f"ledger (first: line {missing[0].ref}, {missing[0].on}): `fuel bank match` or `fuel bank post`")
     return None
 
 

@@ -18,7 +18,7 @@ def summary_rows(recon: Reconciliation) -> list[dict]:
     """The statement as label / amount rows, in reading order."""
     return [
         {"line": "Cash in the ledger", "amount_pence": recon.ledger_cash_pence},
-        {"line": "less: in the ledger, not yet on the bank statement", "amount_pence": -recon.ledger_items_pence},
+        {"line": "reversed: in the ledger, not yet on the bank statement", "amount_pence": -recon.ledger_items_pence},
         {"line": "add: on the bank statement, not in the ledger", "amount_pence": recon.bank_items_pence},
         {"line": "Bank balance (statement)", "amount_pence": recon.bank_balance_pence},
         {"line": "Unexplained difference", "amount_pence": recon.unexplained_pence},
