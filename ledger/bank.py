@@ -254,10 +254,15 @@ def entry_reference(entry_id: int) -> str:
 
 
 def _refers(line: BankItem, item: CashItem) -> bool:
-    text = _norm(line.text)
+    """The line quotes one of the item's references as a whole word (``FUEL-1`` is not quoted
+    by ``FUEL-12``), with or without its separators (banks drop hyphens)."""
+    upper = line.text.upper()
+    words = {_norm(w) for w in upper.split()}
     for ref in item.references:
         ref_norm = _norm(ref)
-        if len(ref_norm) >= REFERENCE_MIN_CHARS and ref_norm in text:
+        if len(ref_norm) < REFERENCE_MIN_CHARS:
+            continue
+        if ref_norm in words or re.search(rf"(?<![A-Z0-9]){re.escape(ref.upper())}(?![A-Z0-9])", upper):
             return True
     return False
 

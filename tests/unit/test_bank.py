@@ -93,3 +93,10 @@ def test_matching_rules_in_order():
     assert got["many_to_one"] == ((3, 4), (13,))
     with pytest.raises(ValidationError, match="agree to the penny"):
         bank.check_match([lines[0]], [items[0]])
+
+
+def test_a_reference_is_quoted_only_as_a_whole_word():
+    d = date(2026, 3, 1)
+    item = bank.CashItem(1, d, 500, ("FUEL-1",))
+    assert bank.propose_matches([bank.BankItem(9, date(2026, 6, 1), 500, "FUEL-12")], [item]) == ()
+    assert bank.propose_matches([bank.BankItem(9, date(2026, 6, 1), 500, "paid FUEL1 thanks")], [item])[0].rule == "reference"
