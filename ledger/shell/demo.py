@@ -485,8 +485,7 @@ def run_generate(*, participants: int, quarters: int, seed: int, out: Path | Non
         with _progress() as progress:
             task = progress.add_task("Generating", total=steps(quarters))
             built = build_fund(engine, participants, quarters, seed,
-                               lambda what: progress.update(task, advance=1, description=f"Built {what}"),
-                               bank_dir=out / "fund-manager" / "bank")
+                               lambda what: progress.update(task, advance=1, description=f"Built {what}"))
         with reading(engine) as conn:
             report = verify(conn)
             net = sum(line.net_pence for line in trial_balance(conn, built.last.last_day))
