@@ -77,3 +77,21 @@ def test_bank_import_match_post_reconcile_close(fuel, tmp_path):
     assert "payment_not_cleared" in stem.with_suffix(".csv").read_text()
     closed = fuel("close-period", "2026Q1")
     assert "closed 2026Q1" in closed.stdout and "warning" not in closed.stderr
+
+
+def test_every_bank_command_has_help_text_and_documentation():
+    import typer.main
+
+    from ledger.shell.cli import app
+
+    bank = typer.main.get_command(app).commands["bank"]
+    docs = (REPO / "docs" / "bank.md").read_text(encoding="utf-8")
+    paths = [(name,) for name in bank.commands if name != "account"] + \
+            [("account", name) for name in bank.commands["account"].commands]
+    assert len(paths) >= 11
+    for path in paths:
+        command = bank
+        for name in path:
+            command = command.commands[name]
+        assert (command.help or "").strip(), f"fuel bank {' '.join(path)} has no help text"
+        assert f"fuel bank {' '.join(path)} " in docs, f"fuel bank {' '.join(path)} is not in docs/bank.md"
