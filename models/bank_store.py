@@ -292,22 +292,36 @@ def propose(conn: Connection, account_id: str, fund: str | None = None) -> list[
     return list(rules.propose_matches(lines, items))
 
 
+@dataclass
+class _Sides:
+    """An account's lines, ledger items and active matches, loaded once for several confirms."""
+
+    lines: dict[int, rules.BankItem]
+    items: dict[int, rules.CashItem]
+    matches: list[rules.Match]
+
+
+def _sides(conn: Connection, acct: Account) -> _Sides:
+    return _Sides({l.line_id: l for l in bank_items(conn, acct.id)}, {i.entry_id: i for i in cash_items(conn, acct)},
+                  active_matches(conn, acct.id))
+
+
 def confirm(conn: Connection, account_id: str, line_ids: list[int], entry_ids: list[int], by: str, *,
-            rule: str = "manual", note: str = "", fund: str | None = None) -> int:
+            rule: str = "manual", note: str = "", fund: str | None = None, sides: _Sides | None = None) -> int:
     """Record a confirmed match (who, when); refused unless it balances and none of its lines or
     entries is in another confirmed match."""
     acct = account(conn, account_id, fund)
     lock_chain(conn)
-    lines = {l.line_id: l for l in bank_items(conn, acct.id)}
+    sides = sides or _sides(conn, acct)
+    lines, items = sides.lines, sides.items
     missing = [str(l) for l in line_ids if l not in lines]
     if missing:
         raise NotFound(f"bank account {acct.id} has no line {', '.join(missing)}", field="lines")
-    items = {i.entry_id: i for i in cash_items(conn, acct)}
     missing = [str(e) for e in entry_ids if e not in items]
     if missing:
         raise NotFound(f"entry {', '.join(missing)} has no cash in bank account {acct.id}", field="entries")
     rules.check_match([lines[l] for l in line_ids], [items[e] for e in entry_ids], acct.currency)
-    for m in active_matches(conn, acct.id):
+    for m in sides.matches:
         if set(m.line_ids) & set(line_ids) or set(m.entry_ids) & set(entry_ids):
             raise ValidationError(f"already matched in match {m.match_id}: unmatch it first "
                                   f"(`fuel bank unmatch {m.match_id} --reason ...`)", field="lines")
@@ -317,12 +331,20 @@ def confirm(conn: Connection, account_id: str, line_ids: list[int], entry_ids: l
         recorded_by=by)).inserted_primary_key[0]
     conn.execute(members_t.insert(), [{"match_id": match_id, "kind": "line", "ref_id": l} for l in line_ids]
                  + [{"match_id": match_id, "kind": "entry", "ref_id": e} for e in entry_ids])
+    sides.matches.append(rules.Match(match_id, tuple(sorted(line_ids)), tuple(sorted(entry_ids))))
     return match_id
 
 
 def confirm_proposals(conn: Connection, account_id: str, by: str, fund: str | None = None) -> list[int]:
-    return [confirm(conn, account_id, list(p.line_ids), list(p.entry_ids), by, rule=p.rule, fund=fund)
-            for p in propose(conn, account_id, fund)]
+    """Confirm every current proposal (each checked as a hand-made match would be)."""
+    acct = account(conn, account_id, fund)
+    sides = _sides(conn, acct)
+    used_lines = {l for m in sides.matches for l in m.line_ids}
+    used_entries = {e for m in sides.matches for e in m.entry_ids}
+    proposals = rules.propose_matches([l for l in sides.lines.values() if l.line_id not in used_lines],
+                                      [i for i in sides.items.values() if i.entry_id not in used_entries])
+    return [confirm(conn, acct.id, list(p.line_ids), list(p.entry_ids), by, rule=p.rule, fund=fund, sides=sides)
+            for p in proposals]
 
 
 def unmatch(conn: Connection, match_id: int, reason: str, by: str, fund: str | None = None) -> int:

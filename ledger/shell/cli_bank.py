@@ -161,14 +161,11 @@ def bank_match(
                                    current_user(user))
         typer.echo(f"match {match_id} confirmed")
         return
+    from models.bank_store import confirm_proposals
+
     with engine().begin() as conn:
         proposals = propose(conn, account)
-        ids = []
-        if confirm:
-            from models.bank_store import confirm as record
-
-            ids = [record(conn, account, list(p.line_ids), list(p.entry_ids), current_user(user), rule=p.rule)
-                   for p in proposals]
+        ids = confirm_proposals(conn, account, current_user(user)) if confirm else []
     rows = [{"lines": " ".join(map(str, p.line_ids)), "entries": " ".join(map(str, p.entry_ids)), "rule": p.rule,
              "amount_pence": p.amount_pence, "match": ids[i] if ids else ""} for i, p in enumerate(proposals)]
     emit(rows, ["lines", "entries", "rule", "amount_pence", "match"], output_format(as_csv, as_json),
