@@ -1,7 +1,8 @@
 """Bank reconciliation in headless Chromium against the served app: the fund manager opens its
 bank account, confirms a proposed match, and turns an unmatched bank fee into an entry in one
 step; the reconciliation then explains the difference to the penny. An investor and a council
-never see bank details: the bank pages are refused and their own pages carry no account number.
+never see bank details: the bank pages are refused and their own pages carry no account number;
+an auditor reads the bank pages with the number masked and no buttons.
 Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
@@ -72,14 +73,22 @@ def test_fund_manager_confirms_a_match_and_posts_a_bank_fee_investor_and_council
     assert [(h["action"], h["rule"]) for h in history] == [("confirm", "amount_date"), ("confirm", "posted")]
     assert all(h["recorded_by"].startswith("web:") for h in history)
 
+    context = browser.new_context()
+    auditor = context.new_page()
+    login(auditor, server.url, server.world.tokens["auditor"])
+    response = auditor.goto(f"{server.url}/ui/funds/{OWN_FUND}/bank")
+    assert response.status == 200 and "****6819" in auditor.content() and NUMBER not in auditor.content()
+    auditor.goto(f"{server.url}/ui/funds/{OWN_FUND}/bank/ops?as_of={fee_day}")
+    assert NUMBER not in auditor.content() and auditor.get_by_role("button", name="Confirm").count() == 0
+    context.close()
+
     for role in ("investor", "commissioner"):
         context = browser.new_context()
         other = context.new_page()
         login(other, server.url, server.world.tokens[role])
         home = other.content()
         assert NUMBER not in home and "6819" not in home and "Bank" not in other.locator("nav").inner_text()
-        for path in (f"/ui/funds/{OWN_FUND}/bank", f"/ui/funds/{OWN_FUND}/bank/ops",
-                     f"/ui/funds/{OWN_FUND}/bank/ops/reconciliation/csv"):
+        for path in (f"/ui/funds/{OWN_FUND}/bank", f"/ui/funds/{OWN_FUND}/bank/ops/reconciliation/csv"):
             response = other.goto(server.url + path)
             assert response.status == 403
             assert NUMBER not in other.content() and "6819" not in other.content()

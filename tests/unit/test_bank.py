@@ -100,3 +100,23 @@ def test_a_reference_is_quoted_only_as_a_whole_word():
     item = bank.CashItem(1, d, 500, ("FUEL-1",))
     assert bank.propose_matches([bank.BankItem(9, date(2026, 6, 1), 500, "FUEL-12")], [item]) == ()
     assert bank.propose_matches([bank.BankItem(9, date(2026, 6, 1), 500, "paid FUEL1 thanks")], [item])[0].rule == "reference"
+
+
+@pytest.mark.parametrize("fmt, data, expected", [
+    ("ofx", b"OFXHEADER:100\n<OFX><garbage", "not a readable OFX file"),
+    ("mt940", b":20:X\r\n:25:1\r\n", "no :60F: opening or :62F: closing balance"),
+    ("camt053", b"<Document><BkToCstmrStmt>", "not well-formed XML"),
+    ("camt053", b"<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.08'/>", "expected one Document/BkToCstmrStmt/Stmt"),
+    ("csv", b"\xff\xfeDate", "not UTF-8"),
+    ("csv", b"When,Amount\n2026-01-01,1.00\n", "no column 'Date'"),
+])
+def test_malformed_files_are_refused_with_a_clear_message(fmt, data, expected):
+    with pytest.raises(ImportRejected) as caught:
+        read_statement(data, "bad." + fmt, fmt, "GBP", NATWEST)
+    assert expected in str(caught.value) and "bad." + fmt in str(caught.value)
+
+
+def test_an_amount_in_another_currency_is_refused():
+    xml = (DATA / "2026-02.camt053.xml").read_text().replace('Ccy="GBP">50000.00', 'Ccy="EUR">50000.00')
+    with pytest.raises(ImportRejected, match="Ntry 1: Amt is in EUR"):
+        read_statement(xml.encode(), "feb.xml", "camt053", "GBP")
