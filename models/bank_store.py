@@ -139,6 +139,12 @@ def _stored_balance_before(conn: Connection, account_id: str, day: date) -> tupl
     return (first.opening_pence or 0) + int(moved), first.opening_on
 
 
+def _stored_key(identity: str) -> str:
+    """A line's identity as stored: long ones (a long reference) as their SHA-256, so the
+    unique index holds them whole."""
+    return identity if len(identity) <= 300 else "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
 def import_statement(conn: Connection, account_id: str, data: bytes, name: str, fmt: str, by: str,
                      fund: str | None = None) -> dict:
     """Store a statement's new lines, all or nothing. Lines already stored (a re-import, an
@@ -151,7 +157,7 @@ def import_statement(conn: Connection, account_id: str, data: bytes, name: str, 
     if problems:
         raise ImportRejected(f"{name}: statement rejected ({len(problems)} problem(s); nothing imported)", problems)
     lock_chain(conn)  # one import per account at a time (the chain lock is held to commit)
-    keys = rules.identities(kept)
+    keys = [_stored_key(k) for k in rules.identities(kept)]
     stored = {r.identity for r in conn.execute(select(lines_t.c.identity).where(
         lines_t.c.account_id == acct.id, lines_t.c.identity.in_(keys)))} if keys else set()
     new = [(k, l) for k, l in zip(keys, kept) if k not in stored]
@@ -186,7 +192,7 @@ def import_statement(conn: Connection, account_id: str, data: bytes, name: str, 
             conn.execute(lines_t.insert(), [dict(
                 account_id=acct.id, statement_id=statement_id, line_no=l.line_no, booked_on=l.booked_on,
                 amount_pence=l.amount_pence, reference=l.reference[:500], description=l.description[:500],
-                bank_txn_id=l.bank_txn_id, balance_after_pence=l.balance_after_pence, identity=k[:700])
+                bank_txn_id=l.bank_txn_id, balance_after_pence=l.balance_after_pence, identity=k)
                 for k, l in new])
     else:
         statement_id = None

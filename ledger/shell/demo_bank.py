@@ -12,7 +12,7 @@ exactly one payment not yet cleared.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from ledger.bank import CashItem

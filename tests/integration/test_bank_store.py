@@ -86,6 +86,13 @@ def test_csv_with_a_duplicated_line_imports_the_same_lines_as_camt(engine, funde
     result = _import(funded, "2026-02.csv", "csv", account="csv")
     assert (result["lines_added"], result["duplicates_in_file"]) == (6, 1)
     assert result["closing_pence"] == 49_000_000
+    long_ref = "Date,Paid in,Paid out,Reference,Description,Balance,Transaction ID\n" \
+        f"01/03/2026,1.00,,{'R' * 480},x,490001.00,\n"
+    mapping = {"lines_added": 1}
+    for added in (1, 0):  # a long reference without a bank id: stored by its hash, re-import adds nothing
+        with funded.begin() as conn:
+            mapping = bank.import_statement(conn, "csv", long_ref.encode(), "long.csv", "csv", BY)
+        assert mapping["lines_added"] == added
 
 
 def test_matching_reconciliation_and_posting_a_bank_fee(imported):
