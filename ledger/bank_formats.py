@@ -48,7 +48,7 @@ def read_statement(data: bytes, name: str, fmt: str, currency: str, mapping: "Cs
     if fmt == "csv":
         if mapping is None:
             raise ValidationError(f"{name}: a CSV statement needs the bank's column mapping "
-                                  "(`fuel bank csv-mapping set BANK ...`, then `fuel bank account add ... --bank BANK`)",
+                                  "(`fuel bank csv-mapping BANK ...`, then `fuel bank account add ... --bank BANK`)",
                                   field="mapping")
         return parse_csv(data, name, mapping, currency)
     readers = {"ofx": parse_ofx, "mt940": parse_mt940, "camt053": parse_camt053}

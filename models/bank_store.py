@@ -57,7 +57,7 @@ def save_csv_mapping(conn: Connection, bank: str, mapping: CsvMapping, by: str) 
 def csv_mapping(conn: Connection, bank: str) -> CsvMapping:
     text = conn.execute(select(mappings_t.c.mapping_json).where(mappings_t.c.bank == bank)).scalar()
     if text is None:
-        raise NotFound(f"no CSV mapping for bank {bank!r} (`fuel bank csv-mapping set {bank} ...`)", field="bank")
+        raise NotFound(f"no CSV mapping for bank {bank!r} (`fuel bank csv-mapping {bank} ...`)", field="bank")
     return CsvMapping(**json.loads(text))
 
 
