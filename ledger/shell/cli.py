@@ -180,9 +180,12 @@ def close_period_cmd(
     user: UserOption = None,
 ) -> None:
     """Close a quarter: no entry may be dated in it (or earlier) afterwards. Recorded with who and when."""
-    from models.ledger_store import Ledger
+    from models.bank_store import guarded_close
 
-    closed = Ledger(engine()).close(Period.parse(period), current_user(user))
+    with engine().begin() as conn:  # warns, or with the fund's setting refuses, an unreconciled quarter end
+        closed, warnings = guarded_close(conn, Period.parse(period), current_user(user))
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"closed {closed.period.name} (through {closed.period.last_day}) by {closed.closed_by} "
                f"at {closed.closed_at.isoformat(timespec='seconds')}Z; chain at entry {closed.last_entry_id}")
 
@@ -268,6 +271,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_ops  # noqa: E402,F401  (registers `fuel backup`, `fuel restore`, `participants export`)
     from ledger.shell import cli_delivery  # noqa: E402,F401  (registers `fuel contacts`, `fuel issue`, `fuel deliveries`)
     from ledger.shell import cli_values  # noqa: E402,F401  (registers `fuel values load|list` and `fuel report value`)
+    from ledger.shell import cli_bank  # noqa: E402,F401  (registers `fuel bank ...`: accounts, import, match, reconcile)
 
 
 def main() -> None:

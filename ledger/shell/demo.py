@@ -73,8 +73,13 @@ def steps(quarters: int) -> int:
     return quarters + 1
 
 
-def build_fund(engine: Engine, participants: int, quarters: int, seed: int, progress: Progress | None = None) -> Built:
-    """Build the demo fund's history on an empty, migrated database."""
+def build_fund(engine: Engine, participants: int, quarters: int, seed: int, progress: Progress | None = None,
+               bank_dir: Path | None = None) -> Built:
+    """Build the demo fund's history on an empty, migrated database; with ``bank_dir``, also its
+    bank: a statement per quarter written there, imported and reconciled before each close."""
+    from ledger.shell import demo_bank
+    from models.bank_store import guarded_close
+
     data.check_size(participants, quarters)
     tick = progress or (lambda _: None)
     periods = data.quarters_of(quarters)
@@ -92,7 +97,10 @@ def build_fund(engine: Engine, participants: int, quarters: int, seed: int, prog
             path = data.contract_path(shape)
             pbr_store.load_contract(conn, path.read_text(encoding="utf-8"), path.name, USER)
             store_value_file(conn, VALUES / shape.file, USER)  # as `fuel values load` does
+        if bank_dir is not None:
+            demo_bank.setup(conn, FUND, USER)
     tick("setup")
+    carried: list = []
     fee = data.management_fee_pence(setup)
     for index, quarter in enumerate(periods, start=1):
         with engine.begin() as conn:
@@ -109,7 +117,11 @@ def build_fund(engine: Engine, participants: int, quarters: int, seed: int, prog
                 ahead = sum(sum(data.service_fees_pence(setup, later, participants).values())
                             for later in (index + 1, index + 2))
                 _distribute(conn, quarter, 4 * fee + ahead, terms, built)
-            close_period(conn, quarter, USER, today=quarter.end)
+            if bank_dir is not None:  # reconciled first: the demo fund refuses to close an unreconciled quarter
+                carried = demo_bank.reconcile_quarter(conn, quarter, index, bank_dir, carried, USER)
+                guarded_close(conn, quarter, USER, today=quarter.end)
+            else:
+                close_period(conn, quarter, USER, today=quarter.end)
         with engine.begin() as conn:
             _settle(conn, quarter, built, pay=index < quarters, sample=index == SAMPLED_QUARTER)
         tick(quarter.name)
@@ -425,17 +437,25 @@ def run_demo(out: Path, *, seed: int = 2026, participants: int = data.BASE_PARTI
         with _progress() as progress:
             task = progress.add_task("Building the fund", total=steps(quarters))
             built = build_fund(engine, participants, quarters, seed,
-                               lambda what: progress.update(task, advance=1, description=f"Built {what}"))
+                               lambda what: progress.update(task, advance=1, description=f"Built {what}"),
+                               bank_dir=out / "fund-manager" / "bank")
             task = progress.add_task("Writing statements", total=output_steps(engine, built))
             summary = write_outputs(engine, built, out,
                                     lambda what: progress.update(task, advance=1, description=f"Wrote {what}"))
             summary["outbox"] = issue_to_outbox(engine, built, out / "outbox")
+            with reading(engine) as conn:
+                from ledger.shell.demo_bank import write_reconciliations
+
+                summary["bank"] = write_reconciliations(conn, list(built.quarters), out / "fund-manager" / "bank")
     finally:
         engine.dispose()
     print_summary(summary, out)
     typer.echo(f"Issued and delivered to the file outbox (no network): {summary['outbox']['documents']} documents, "
                f"{summary['outbox']['sent']} messages in {(out / 'outbox').resolve()} (one .eml per reader; "
                "`fuel --db sqlite:///out/demo.db deliveries list` shows each delivery)")
+    typer.echo(f"Bank reconciled at every quarter end ({len(summary['bank'])} statements, CAMT.053 and MT940; "
+               f"unexplained difference {sum(r['unexplained_pence'] for r in summary['bank'])} pence): "
+               f"{(out / 'fund-manager' / 'bank').resolve()}")
     typer.echo(f"Files: {out.resolve()}  (start with {(out / 'investors').resolve()})")
     return summary
 

@@ -50,6 +50,14 @@ def test_demo_builds_the_fund_and_writes_every_statement(tmp_path):
     assert len(list((out / "partners").glob("*.html"))) == 3
     assert len(list((out / "fund-manager").glob("*.html"))) == 6
     assert (out / "ledger.journal").stat().st_size > 0
+    bank = out / "fund-manager" / "bank"  # one statement a quarter in two formats, each quarter end reconciled
+    assert len(list(bank.glob("statement_*.xml"))) == 4 and len(list(bank.glob("statement_*.mt940"))) == 4
+    assert "unexplained difference 0 pence" in stdout
+    for recon in sorted(bank.glob("reconciliation_*.csv")):
+        rows = recon.read_text(encoding="utf-8").splitlines()
+        assert rows[5].endswith("Unexplained difference,0"), (recon.name, rows[5])
+        assert [r.split(",")[0] for r in rows[6:]] == ["payment_not_cleared"], recon.name  # the one deliberate item
+    assert (bank / "reconciliation_2025Q4.pdf").read_bytes().startswith(b"%PDF")
 
     engine = make_engine(f"sqlite:///{out / 'demo.db'}")
     with engine.connect() as conn:

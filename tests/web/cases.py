@@ -122,6 +122,16 @@ CASES: dict[tuple[str, str], Case] = {
     # missing one (tests/delivery/test_pages.py opens real ones for each role)
     ("GET", "/documents"): Case(200, lambda r: Call("/documents")),
     ("GET", "/documents/{document_id}"): Case(404, lambda r: Call("/documents/999999")),
+    # bank pages: the world has no bank account, so an account's pages are 404 for whoever may open them
+    # (tests/browser/test_bank.py drives them on a fund with one)
+    ("GET", "/funds/{fund_id}/bank"): Case(200, *_f("/funds/{f}/bank")),
+    ("GET", "/funds/{fund_id}/bank/{account_id}"): Case(404, *_f("/funds/{f}/bank/none")),
+    ("GET", "/funds/{fund_id}/bank/{account_id}/reconciliation/{fmt}"): Case(404, *_f(
+        "/funds/{f}/bank/none/reconciliation/csv")),
+    ("POST", "/funds/{fund_id}/bank/{account_id}/matches"): Case(404, *_f(
+        "/funds/{f}/bank/none/matches", {"lines": "1", "entries": "1"}, {"lines": "1", "entries": "1"})),
+    ("POST", "/funds/{fund_id}/bank/{account_id}/lines/{line_id}/entry"): Case(404, *_f(
+        "/funds/{f}/bank/none/lines/1/entry", {}, {})),
     ("GET", "/funds/{fund_id}/deliveries"): Case(200, *_f("/funds/{f}/deliveries")),
     ("POST", "/funds/{fund_id}/deliveries/resend"): Case(303, *_f(
         "/funds/{f}/deliveries/resend", {"quarter": PAID}, {"quarter": PAID})),

@@ -575,8 +575,11 @@ def list_closes(engine: EngineDep) -> list:
                  summary="Close a quarter")
 def close_period(body: s.PeriodCloseIn, principal: Caller, engine: EngineDep) -> dict:
     """Close a quarter for the whole ledger: no entry may be dated in it or earlier afterwards
-    (409). Closing a period that is already closed is a 409."""
+    (409). Closing a period that is already closed is a 409. Refused (422) when a fund requires
+    reconciled quarter ends and this one is not (docs/bank.md)."""
     from ledger.periods import Period
-    from models.ledger_store import Ledger
+    from models.bank_store import guarded_close
 
-    return _close_out(Ledger(engine).close(Period.parse(body.period), recorded_by(principal)))
+    with engine.begin() as conn:
+        closed, _ = guarded_close(conn, Period.parse(body.period), recorded_by(principal))
+    return _close_out(closed)

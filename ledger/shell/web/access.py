@@ -46,6 +46,13 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/funds/{fund_id}/statements"): frozenset({FM}),
     ("GET", "/funds/{fund_id}/value"): FUND_READ,
     ("GET", "/funds/{fund_id}/value/investor"): STATEMENT_READ,
+    # bank accounts and reconciliation: the fund manager acts, an auditor reads (numbers masked);
+    # investors and councils have no bank pages
+    ("GET", "/funds/{fund_id}/bank"): FUND_READ,
+    ("GET", "/funds/{fund_id}/bank/{account_id}"): FUND_READ,
+    ("GET", "/funds/{fund_id}/bank/{account_id}/reconciliation/{fmt}"): FUND_READ,
+    ("POST", "/funds/{fund_id}/bank/{account_id}/matches"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/bank/{account_id}/lines/{line_id}/entry"): frozenset({FM}),
     # investor
     ("GET", "/investors/{investor_id}"): STATEMENT_READ,
     ("GET", "/funds/{fund_id}/investors/{investor_id}/statements/{quarter}"): STATEMENT_READ,

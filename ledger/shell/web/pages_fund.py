@@ -324,14 +324,15 @@ def closes(fund_id: str, request: Request, principal: Viewer):
 @pages.post("/funds/{fund_id}/closes")
 async def close(fund_id: str, request: Request, principal: Viewer):
     from ledger.periods import Period
-    from models.ledger_store import Ledger
+    from models.bank_store import guarded_close
 
     form = await read_form(request)
     text = (form.get("period") or "").strip()
 
     def run():
-        try:
-            Ledger(request.app.state.engine).close(Period.parse(text), _recorded_by(principal))
+        try:  # refused when the fund requires reconciled quarter ends and this one is not
+            with request.app.state.engine.begin() as conn:
+                guarded_close(conn, Period.parse(text), _recorded_by(principal))
         except FuelError as exc:
             return exc.message
         return None
