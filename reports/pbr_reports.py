@@ -46,7 +46,7 @@ def statement(conn: Connection, contract_id: str, period: str) -> dict:
     by_outcome = [{k: _plain(v) for k, v in row.items()} for row in summary.by_outcome.to_dict("records")]
     payers = [{k: _plain(v) for k, v in row.items()} for row in pbr_store.run_payers(conn, run)]
     return {
-        "run": run.as_dict(), "rate_card_versions": sorted({v for v in lines["rate_card_version"].dropna()}),
+        "run": run.as_dict(), "currency": contract.currency, "rate_card_versions": sorted({v for v in lines["rate_card_version"].dropna()}),
         "payers": payers, "by_outcome": by_outcome, "lines": line_rows,
         "contract_headroom": [{k: _plain(v) for k, v in r.items()} for r in summary.contract.to_dict("records")],
         "transitions": pbr_store.transitions(conn, run),

@@ -67,6 +67,9 @@ def print_table(rows: Sequence[dict], columns: Sequence[str], title: str | None 
         console = Console()
         if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
             console = Console(width=max(console.width, 200))
+    if _natural_width(rows, columns, footer) > console.width:
+        _print_records(rows, columns, title, footer, console)
+        return
     table = Table(title=title, show_footer=footer is not None)
     for column in columns:
         money = column.endswith("_pence")
@@ -77,6 +80,35 @@ def print_table(rows: Sequence[dict], columns: Sequence[str], title: str | None 
         currency = row.get("currency", "GBP") or "GBP"
         table.add_row(*(display_value(c, row.get(c), currency) for c in columns))
     console.print(table)
+
+
+def _natural_width(rows: Sequence[dict], columns: Sequence[str], footer: dict | None) -> int:
+    """The width a table needs without squeezing any column below its longest word or figure."""
+    total = 1
+    for column in columns:
+        words = max((len(w) for w in column_title(column).split()), default=1)
+        values = [display_value(column, r.get(column), r.get("currency", "GBP") or "GBP") for r in rows[:2000]]
+        if footer:
+            values.append(display_value(column, footer.get(column)))
+        widest = max((max((len(w) for w in str(v).split()), default=0) if not column.endswith("_pence") else len(v)
+                      for v in values), default=0)
+        total += max(words, widest) + 3  # padding and the rule
+    return total
+
+
+def _print_records(rows: Sequence[dict], columns: Sequence[str], title: str | None, footer: dict | None,
+                   console) -> None:
+    """A table too wide for the terminal, one record per block (as psql's expanded display)."""
+    names = [column_title(c) for c in columns]
+    width = max(len(n) for n in names)
+    out = [title] if title else []
+    blocks = [*rows, *([footer] if footer else [])]
+    for number, row in enumerate(blocks, start=1):
+        currency = row.get("currency", "GBP") or "GBP"
+        label = "Total" if footer is not None and number == len(blocks) else f"{number} of {len(rows)}"
+        out.append(f"-[ {label} ]" + "-" * max(0, min(console.width, 60) - len(label) - 5))
+        out += [f"{name.ljust(width)} | {display_value(c, row.get(c), currency)}" for name, c in zip(names, columns)]
+    console.file.write("\n".join(out) + "\n")
 
 
 def emit(rows: Sequence[dict], columns: Sequence[str], fmt: str, title: str | None = None,

@@ -309,10 +309,17 @@ def claims_show(
 
 
 def _claim_header(data: dict) -> list[str]:
+    from ledger.money import format_amount
+
     run = data["run"]
+    currency = data["currency"]
+
+    def money(pence: int) -> str:
+        return f"{format_amount(pence, currency, separators=True)} {currency}"
+
     return [f"claim run {run['contract']} {run['period']}: {run['status']}; rate card "
-            f"{', '.join(data['rate_card_versions']) or '-'}; net {run['net_pence']} pence, clawback "
-            f"{run['clawback_pence']}, due {run['due_pence']}"]
+            f"{', '.join(data['rate_card_versions']) or '-'}; net {money(run['net_pence'])}, clawback "
+            f"{money(run['clawback_pence'])}, due {money(run['due_pence'])}"]
 
 
 @claims_app.command("dispute")
