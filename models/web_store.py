@@ -214,12 +214,14 @@ def claim_runs(conn: Connection, contract_ids: list[str]) -> list[dict]:
     disputed = (select(disputes_t.c.run_id, func.count().label("disputed")).group_by(disputes_t.c.run_id)
                 .subquery())
     query = (select(runs_t.c.contract_id, runs_t.c.period, runs_t.c.status, runs_t.c.line_count, runs_t.c.net_pence,
+                    runs_t.c.gross_pence,
                     func.coalesce(disputed.c.disputed, 0).label("disputed"))
              .select_from(runs_t.outerjoin(disputed, disputed.c.run_id == runs_t.c.id))
              .where(runs_t.c.contract_id.in_(contract_ids))
              .order_by(runs_t.c.period.desc(), runs_t.c.contract_id))
     return [{"contract": r.contract_id, "period": r.period, "status": r.status, "lines": int(r.line_count),
-             "net_pence": int(r.net_pence), "disputed": int(r.disputed)} for r in conn.execute(query)]
+             "gross_pence": int(r.gross_pence), "net_pence": int(r.net_pence), "disputed": int(r.disputed)}
+            for r in conn.execute(query)]  # fmt: skip
 
 
 def recent_entries(conn: Connection, fund: str, limit: int = 10) -> list[dict]:

@@ -37,3 +37,15 @@ def test_a_council_sees_its_own_due_not_the_whole_claims(shared):
     share = re.search(rf"<td>{OWN_PAYER}</td>.*?</tr>", own, re.S)
     assert share is not None
     assert 0 < float(own_due.replace(",", "")) < float(all_due.replace(",", ""))  # central pays the rest
+
+
+def test_a_claim_the_caps_took_whole_says_nothing_is_due():
+    from ledger.shell.web.render import environment
+
+    template = environment().get_template("_runs.html.j2")
+    runs = [{"contract": "c", "period": "2025Q4", "status": "invoiced", "lines": 4, "disputed": 0,
+             "gross_pence": 120_000, "net_pence": 0},
+            {"contract": "c", "period": "2025Q3", "status": "invoiced", "lines": 4, "disputed": 0,
+             "gross_pence": 120_000, "net_pence": 100_000}]  # fmt: skip
+    html = template.render(runs=runs, base="/ui")
+    assert html.count("nothing due (caps reached)") == 1
