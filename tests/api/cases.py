@@ -94,6 +94,22 @@ def _p(suffix: str = "") -> tuple[Callable, Callable]:
     return own, other
 
 
+def _close(period: str) -> Callable:
+    def prepare(engine) -> None:
+        from ledger.periods import Period
+        from models.ledger_store import close_period
+
+        with engine.begin() as conn:
+            close_period(conn, Period.parse(period), "test", today=date(2026, 4, 2))
+
+    return prepare
+
+
+def _reader_key(role: str) -> str:
+    """The document a role reads as its own (world.documents)."""
+    return {COM: "payer", PTR: "partner"}.get(role, "own")
+
+
 def _own_party(w, role) -> Call:
     return Call(f"/parties/{OWN_PAYER if role == COM else OWN_INVESTOR}")
 
@@ -188,6 +204,19 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OTHER_INVESTOR}/capital-account?quarter=2026Q1"),
         sees_all=frozenset({FM})),
     ("GET", "/funds/{fund_id}/terms"): Case(200, *_f("/funds/{f}/terms")),
+    # issued documents and their delivery
+    ("POST", "/funds/{fund_id}/statements/issue"): Case(
+        200, *_fb("/funds/{f}/statements/issue", {"quarter": "2026Q1", "kinds": ["investor"], "format": "html",
+                                                   "send": False},
+                  {"quarter": "2026Q1", "kinds": ["investor"], "format": "html", "send": False}),
+        prepare=_close("2026Q1")),
+    ("GET", "/funds/{fund_id}/documents"): Case(200, *_f("/funds/{f}/documents")),
+    ("GET", "/funds/{fund_id}/deliveries"): Case(200, *_f("/funds/{f}/deliveries")),
+    ("POST", "/funds/{fund_id}/deliveries/resend"): Case(200, *_fb("/funds/{f}/deliveries/resend", {}, {})),
+    ("GET", "/documents"): Case(200, lambda w, r: Call("/documents")),
+    ("GET", "/documents/{document_id}"): Case(
+        200, lambda w, r: Call(f"/documents/{w.documents[_reader_key(r)]}"),
+        lambda w, r: Call(f"/documents/{w.documents['other']}")),
     ("POST", "/funds/{fund_id}/terms"): Case(201, *_fb("/funds/{f}/terms", _terms_body(OWN_FUND),
                                                        _terms_body(OTHER_FUND))),
     ("POST", "/funds/{fund_id}/distributions"): Case(201, *_fb(
