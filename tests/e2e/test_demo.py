@@ -50,6 +50,14 @@ def test_demo_builds_the_fund_and_writes_every_statement(tmp_path):
     assert len(list((out / "partners").glob("*.html"))) == 3
     assert len(list((out / "fund-manager").glob("*.html"))) == 6
     assert (out / "ledger.journal").stat().st_size > 0
+    # The demo's notices reach the file outbox: a capital call (bank details in full, to the
+    # investor called only) and a distribution notice per investor paid (no bank details).
+    [call] = (out / "outbox" / "mersey-capital").glob("*capital-call*.eml")
+    assert b"31926819" in call.read_bytes() or b"MzE5MjY4MTk" in call.read_bytes() or "Capital call" in call.read_text()
+    distribution = sorted((out / "outbox").glob("*/*_distribution_*.eml"))
+    assert distribution and "Distribution notice" in distribution[0].read_text()
+    others = [p for p in (out / "outbox").rglob("*.eml") if p != call]
+    assert others and not any("31926819" in p.read_text() for p in others)
 
     engine = make_engine(f"sqlite:///{out / 'demo.db'}")
     with engine.connect() as conn:
