@@ -118,6 +118,24 @@ def test_capital_call_notice_issued_before_the_call_each_contact_gets_its_own(fu
     for party, share in shares.items():
         assert called[(FUND, "junior", party)] - preview_called[party] == share
 
+    # On the pages the investor sees its notice beside its statements, and only its own.
+    from fastapi.testclient import TestClient
+
+    from ledger.shell.api.app import create_app
+    from ledger.shell.api.settings import Settings
+    from models.api_store import create_token
+
+    engine = make_engine(f"sqlite:///{fund_db}")
+    with engine.begin() as conn:
+        token = create_token(conn, "dockside", "investor", "dockside-trust")[0]
+    client = TestClient(create_app(engine, Settings()), raise_server_exceptions=False)
+    assert client.post("/ui/login", data={"method": "token", "token": token}, follow_redirects=False).status_code == 303
+    page = client.get("/ui/documents").text
+    assert "Capital call notice junior due 2025-02-01 for dockside-trust" in page and "1 new document" in page
+    assert "lcr-combined" not in page
+    assert client.get(f"/ui/documents/{docs['lcr-combined']['id']}").status_code == 404
+    engine.dispose()
+
 
 def test_distribution_notice_split_is_what_the_waterfall_pays(fuel, smtp, fund_db, tmp_path):
     smtp.start()
