@@ -184,3 +184,37 @@ def test_a_notice_renders_to_pdf_like_the_statements():
 
     pdf = render_pdf((GOLDEN / "lcr-blended_dockside-trust_capital-call_junior_2025-02-01.html").read_text())
     assert pdf.startswith(b"%PDF") and len(pdf) > 2000
+
+
+def test_a_changed_notice_needs_a_reason_and_is_version_2_the_old_one_superseded(fund_db):
+    from datetime import date
+
+    import pytest
+
+    from ledger.errors import ValidationError
+    from ledger.shell.notices import drawdown_notices, issue_notices
+    from models import delivery_store as store
+    from models.db import make_engine
+
+    _setup(fund_db)
+    engine = make_engine(f"sqlite:///{fund_db}")
+
+    def call(pence: int):
+        return lambda conn: drawdown_notices(conn, FUND, "junior", pence, date(2025, 2, 1),
+                                             notice_day=date(2025, 1, 10), fmt="html", investors=["lcr-combined"])
+
+    _, first = issue_notices(engine, FUND, call(4_500_001), channel="outbox", by="test")
+    assert [d["version"] for d in first.documents] == [1] and len(first.queued) == 1
+    with pytest.raises(ValidationError, match="--reason"):
+        issue_notices(engine, FUND, call(4_000_000), channel="outbox", by="test")
+    _, second = issue_notices(engine, FUND, call(4_000_000), channel="outbox", by="test", reason="call reduced")
+    [doc] = second.documents
+    assert doc["version"] == 2 and doc["reason"] == "call reduced" and len(second.queued) == 1
+    with engine.connect() as conn:
+        rows = store.documents(conn, FUND, party_id="lcr-combined")
+        assert [(r["version"], r["superseded"]) for r in rows] == [(2, False), (1, True)]
+        # pro rata to all its junior commitments: 40,000.00 x 143,300 / 223,300, largest remainder
+        assert b"25,669.50" in bytes(store.document(conn, rows[0]["id"])["content"])
+    with pytest.raises(ValidationError, match="unfunded"):  # refused as the drawdown rule refuses it
+        issue_notices(engine, FUND, call(9_000_001), channel="outbox", by="test", reason="x")
+    engine.dispose()
