@@ -142,8 +142,14 @@ def distribution_split(conn, fund_id: str, amount_pence: int, day: date):
     from ledger.fund_terms import check_terms_match
     from models.terms_store import terms_for
 
+    from models.ledger_store import closed_through
+
     if amount_pence <= 0:
         raise ValidationError("the amount to distribute must be more than zero", field="amount")
+    closed = closed_through(conn)
+    if closed is not None and day < closed:
+        raise ValidationError(f"--date {day} is in a closed period (nothing may be dated before {closed}): the distribution could "
+                              "not be posted on that date, so no notice says it will be", field="date")
     book = book_of(conn, fund_id)
     terms = terms_for(conn, fund_id, day)
     check_terms_match(terms, {t.id: t.rank for t in book.tranches.values()})

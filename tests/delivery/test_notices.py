@@ -140,6 +140,9 @@ def test_capital_call_notice_issued_before_the_call_each_contact_gets_its_own(fu
 def test_distribution_notice_split_is_what_the_waterfall_pays(fuel, smtp, fund_db, tmp_path):
     smtp.start()
     _setup(fund_db)
+    closed = fuel("notices", "distribution", "--amount", "10", "--date", "2024-06-30", "--notice-date", "2024-06-01",
+                  "--dry-run", ok=False)
+    assert closed.returncode == 1 and "closed period" in closed.stderr  # `fuel distribute` could not post it
     preview = json.loads(fuel(*DISTRIBUTION, "--dry-run", "--json", "--format", "html", "--out",
                               str(tmp_path / "p")).stdout)
     split = preview["split"]
