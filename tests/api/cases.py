@@ -105,6 +105,14 @@ def _close(period: str) -> Callable:
     return prepare
 
 
+def _bank_account(engine) -> None:
+    from models.bank_store import add_account
+
+    with engine.begin() as conn:
+        add_account(conn, fund=OWN_FUND, account_id="main", name="Client account", sort_code="601613",
+                    account_number="31926819", currency="GBP", holds=["*"], bank=None, by="test")
+
+
 def _reader_key(role: str) -> str:
     """The document a role reads as its own (world.documents)."""
     return {COM: "payer", PTR: "partner"}.get(role, "own")
@@ -213,6 +221,16 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/funds/{fund_id}/documents"): Case(200, *_f("/funds/{f}/documents")),
     ("GET", "/funds/{fund_id}/deliveries"): Case(200, *_f("/funds/{f}/deliveries")),
     ("POST", "/funds/{fund_id}/deliveries/resend"): Case(200, *_fb("/funds/{f}/deliveries/resend", {}, {})),
+    ("POST", "/funds/{fund_id}/notices/drawdown"): Case(
+        200, *_fb("/funds/{f}/notices/drawdown", {"tranche": "senior", "amount": "300.00", "due": "2027-02-01",
+                                                   "notice_date": "2027-01-10", "format": "html", "send": False},
+                  {"tranche": "senior-o", "amount": "300.00", "due": "2027-02-01", "notice_date": "2027-01-10",
+                   "format": "html", "send": False}),
+        prepare=_bank_account),
+    ("POST", "/funds/{fund_id}/notices/distribution"): Case(
+        200, *_fb("/funds/{f}/notices/distribution", {"amount": "100.00", "on": "2027-01-31",
+                                                       "notice_date": "2027-01-10", "dry_run": True},
+                  {"amount": "100.00", "on": "2027-01-31", "notice_date": "2027-01-10", "dry_run": True})),
     ("GET", "/documents"): Case(200, lambda w, r: Call("/documents")),
     ("GET", "/documents/{document_id}"): Case(
         200, lambda w, r: Call(f"/documents/{w.documents[_reader_key(r)]}"),

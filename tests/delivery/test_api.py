@@ -66,4 +66,19 @@ def test_issue_list_resend_and_readers_only_their_own(fund_db, tmp_path, monkeyp
     assert call("other-manager", "GET", f"/documents/{by_party['mersey-capital']['id']}").status_code == 404
     opened = call("manager", "GET", f"/funds/{FUND}/deliveries?status=opened").json()
     assert [r["party_id"] for r in opened] == ["mersey-capital"]  # the reader's download recorded
+
+    # A distribution notice over the API: previewed, then issued to the notice contacts.
+    notice = {"amount": "5000.00", "on": "2025-01-31", "notice_date": "2025-01-10", "format": "html"}
+    assert call("mersey", "POST", f"/funds/{FUND}/notices/distribution", json=notice).status_code == 403
+    preview = call("manager", "POST", f"/funds/{FUND}/notices/distribution", json={**notice, "dry_run": True}).json()
+    assert preview["split"]["distributed_pence"] + preview["split"]["undistributed_pence"] == 500_000
+    assert preview["documents"] == []
+    with engine.begin() as conn:
+        store.add_contact(conn, FUND, "investor", "mersey-capital", "notices", "Notices", "n@mersey.example.org",
+                          ["notice"], "attachment", "test")
+    issued = call("manager", "POST", f"/funds/{FUND}/notices/distribution", json=notice).json()
+    assert [d["kind"] for d in issued["documents"]] == ["distribution_notice"] * len(preview["notices"])
+    assert {r["contact"] for r in issued["sent"]} == {"notices"}
+    mine = call("mersey", "GET", "/documents").json()
+    assert {d["kind"] for d in mine} == {"investor_statement", "distribution_notice"}  # notices beside statements
     engine.dispose()

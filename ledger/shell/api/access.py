@@ -92,6 +92,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/funds/{fund_id}/documents"): READ_ALL,
     ("GET", "/funds/{fund_id}/deliveries"): READ_ALL,
     ("POST", "/funds/{fund_id}/deliveries/resend"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/notices/drawdown"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/notices/distribution"): frozenset({FM}),
     ("GET", "/documents"): ANY,
     ("GET", "/documents/{document_id}"): ANY,
     # payment by results

@@ -5,6 +5,8 @@
 * ``GET /funds/{fund_id}/documents``, ``GET /funds/{fund_id}/deliveries``: issued documents
   (versions, SHA-256, superseded) and their deliveries (state, attempts, opened) per quarter;
 * ``POST /funds/{fund_id}/deliveries/resend``: send every due delivery once;
+* ``POST /funds/{fund_id}/notices/drawdown|distribution``: capital call and distribution
+  notices (``ledger/shell/notices.py``), previewed (``dry_run``) or issued and sent;
 * ``GET /documents``, ``GET /documents/{document_id}``: a reader's own issued documents and one
   version's frozen bytes (any version, superseded or not).
 
@@ -16,6 +18,7 @@ another party's document is a 404, exactly like one that does not exist. Deliver
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -116,6 +119,71 @@ def resend(fund_id: str, body: ResendIn, principal: Caller, engine: EngineDep) -
     """Queued, deferred and failed deliveries (of a quarter, or the ones named) are sent once;
     sent ones are never sent again."""
     return {"sent": _send(engine, fund_id, recorded_by(principal), body.quarter, body.delivery_ids)}
+
+
+class NoticeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_pence: Optional[int] = Field(default=None, gt=0, le=10**15, description="The whole amount, in pence.")
+    amount: Optional[str] = Field(default=None, max_length=32, description='Or as text, "45000.00".')
+    notice_date: Optional[date] = Field(default=None, description="Date on the notice (default today).")
+    investors: Optional[list[str]] = Field(default=None, max_length=1000, description="Only these investors.")
+    format: Literal["pdf", "html"] = "pdf"
+    reason: Optional[str] = Field(default=None, min_length=1, max_length=1000)
+    dry_run: bool = Field(default=False, description="Preview the figures only: freeze and send nothing.")
+    send: bool = True
+
+
+class DrawdownNoticeIn(NoticeIn):
+    tranche: str = Field(min_length=1, max_length=64)
+    due: date = Field(description="Date the investors must pay by.")
+    account: Optional[str] = Field(default=None, max_length=64, description="Bank account to pay into.")
+
+
+class DistributionNoticeIn(NoticeIn):
+    on: date = Field(description="Distribution date.")
+
+
+def _notices(engine, fund_id: str, body: NoticeIn, principal: Principal, build) -> dict:
+    from ledger.shell.notices import issue_notices
+
+    if body.dry_run:
+        with reading(engine) as conn:
+            notices = build(conn)
+        return {"kind": notices.kind, "subject": notices.subject, "notices": list(notices.figures),
+                "split": notices.split, "documents": [], "sent": []}
+    by = recorded_by(principal)
+    notices, result = issue_notices(engine, fund_id, build, channel="smtp", by=by, reason=body.reason)
+    sent = _send(engine, fund_id, by, None, list(result.queued)) if body.send and result.queued else []
+    return {"kind": notices.kind, "subject": notices.subject, "notices": list(notices.figures), "split": notices.split,
+            "documents": [_plain(d) for d in result.documents], "missing_contacts": list(result.missing_contacts),
+            "sent": sent}
+
+
+@api.post("/funds/{fund_id}/notices/drawdown", summary="Capital call notices: preview or issue")
+def drawdown_notice(fund_id: str, body: DrawdownNoticeIn, principal: Caller, engine: EngineDep) -> dict:
+    """Each investor's share of a call on a tranche (as the drawdown event will post it), the due
+    date and the fund's bank account to pay to (in full, in that investor's notice only)."""
+    from ledger.shell.api.routes_funds import _one_amount
+    from ledger.shell.notices import drawdown_notices
+
+    pence = _one_amount(body.amount_pence, body.amount, "GBP")
+    day = body.notice_date or date.today()
+    return _notices(engine, fund_id, body, principal, lambda conn: drawdown_notices(
+        conn, fund_id, body.tranche, pence, body.due, notice_day=day, investors=body.investors, fmt=body.format,
+        account_id=body.account))
+
+
+@api.post("/funds/{fund_id}/notices/distribution", summary="Distribution notices: preview or issue")
+def distribution_notice(fund_id: str, body: DistributionNoticeIn, principal: Caller, engine: EngineDep) -> dict:
+    """The waterfall's split of a distribution (per tier, tranche, recipient) and each paid
+    investor's own share: the lines `POST /funds/{fund_id}/distributions` will then post."""
+    from ledger.shell.api.routes_funds import _one_amount
+    from ledger.shell.notices import distribution_notices
+
+    pence = _one_amount(body.amount_pence, body.amount, "GBP")
+    day = body.notice_date or min(date.today(), body.on)
+    return _notices(engine, fund_id, body, principal, lambda conn: distribution_notices(
+        conn, fund_id, pence, body.on, notice_day=day, investors=body.investors, fmt=body.format))
 
 
 def _readers(engine, principal: Principal) -> list[dict]:
