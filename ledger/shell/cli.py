@@ -270,6 +270,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_web  # noqa: E402,F401  (registers `fuel users` for the web pages)
     from ledger.shell import cli_ops  # noqa: E402,F401  (registers `fuel backup`, `fuel restore`, `participants export`)
     from ledger.shell import cli_delivery  # noqa: E402,F401  (registers `fuel contacts`, `fuel issue`, `fuel deliveries`)
+    from ledger.shell import cli_notices  # noqa: E402,F401  (registers `fuel notices drawdown|distribution`)
     from ledger.shell import cli_values  # noqa: E402,F401  (registers `fuel values load|list` and `fuel report value`)
     from ledger.shell import cli_bank  # noqa: E402,F401  (registers `fuel bank ...`: accounts, import, match, reconcile)
 

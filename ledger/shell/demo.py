@@ -386,7 +386,8 @@ def _summary(conn, built: Built, statements) -> dict:
 
 def issue_to_outbox(engine: Engine, built: Built, outbox: Path) -> dict:
     """Issue the last quarter's investor and council statements and the partners' last paid
-    quarter's, to the demo contacts (fixtures/demo_contacts.toml), delivered as .eml files.
+    quarter's, and one capital call and one distribution notice (:func:`_issue_notices`), to the
+    demo contacts (fixtures/demo_contacts.toml), delivered as .eml files.
     HTML documents keep the demo fast; `fuel issue statements` freezes PDFs by default."""
     from ledger.shell.issuing import channel_for, deliver, issue_drafts, council_drafts, investor_drafts, partner_drafts
     from ledger.shell.mail import MailSettings
@@ -404,10 +405,36 @@ def issue_to_outbox(engine: Engine, built: Built, outbox: Path) -> dict:
         for period in partner_periods:
             drafts += partner_drafts(conn, FUND, period, "html")
         result = issue_drafts(conn, FUND, drafts, "outbox", USER, None)
+        notices = _issue_notices(conn, built)
     settings = MailSettings(rate_per_second=1000.0, retries=0)
     sent = deliver(engine, FUND, channel_for("outbox", outbox, settings), settings, by=USER,
-                   delivery_ids=list(result.queued))
-    return {"documents": len(result.documents), "sent": sum(1 for r in sent if r["status"] == "sent")}
+                   delivery_ids=list(result.queued) + list(notices.queued))
+    return {"documents": len(result.documents) + len(notices.documents),
+            "notices": len(notices.documents), "sent": sum(1 for r in sent if r["status"] == "sent")}
+
+
+TOP_UP_PENCE, CALL_PENCE = 5_000_000, 2_000_000  # a follow-on senior commitment, and the call on it
+
+
+def _issue_notices(conn, built: Built):
+    """One capital call notice and one distribution notice after the last quarter, issued before
+    the money moves (nothing posted): the call on a follow-on commitment (dated after the last
+    quarter, so no statement changes), a distribution of a tenth of the unrestricted cash."""
+    from ledger.funds import Commitment
+    from ledger.shell.issuing import issue_drafts
+    from ledger.shell.notices import distribution_notices, drawdown_notices
+    from models.flows_store import add_commitment
+
+    after = built.last.end  # the capital call says to pay into the demo's bank account (demo_bank.setup)
+    add_commitment(conn, Commitment("demo-senior-top-up", FUND, "senior", "mersey-capital", TOP_UP_PENCE, after), USER)
+    call = drawdown_notices(conn, FUND, "senior", CALL_PENCE, after + timedelta(days=30),
+                            notice_day=after + timedelta(days=5), fmt="html")
+    cash = sum(v for k, v in load_position(conn).cash.items() if k[0] == FUND and k[4] is None and v > 0)
+    drafts = list(call.drafts)
+    if cash >= 100_000:
+        drafts += distribution_notices(conn, FUND, cash // 10 // 10_000 * 10_000, after + timedelta(days=30),
+                                       notice_day=after + timedelta(days=5), fmt="html").drafts
+    return issue_drafts(conn, FUND, drafts, "outbox", USER, None)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -450,7 +477,8 @@ def run_demo(out: Path, *, seed: int = 2026, participants: int = data.BASE_PARTI
     finally:
         engine.dispose()
     print_summary(summary, out)
-    typer.echo(f"Issued and delivered to the file outbox (no network): {summary['outbox']['documents']} documents, "
+    typer.echo(f"Issued and delivered to the file outbox (no network): {summary['outbox']['documents']} documents "
+               f"({summary['outbox']['notices']} of them capital call and distribution notices), "
                f"{summary['outbox']['sent']} messages in {(out / 'outbox').resolve()} (one .eml per reader; "
                "`fuel --db sqlite:///out/demo.db deliveries list` shows each delivery)")
     typer.echo(f"Bank reconciled at every quarter end ({len(summary['bank'])} statements, CAMT.053 and MT940; "

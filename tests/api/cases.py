@@ -94,6 +94,30 @@ def _p(suffix: str = "") -> tuple[Callable, Callable]:
     return own, other
 
 
+def _close(period: str) -> Callable:
+    def prepare(engine) -> None:
+        from ledger.periods import Period
+        from models.ledger_store import close_period
+
+        with engine.begin() as conn:
+            close_period(conn, Period.parse(period), "test", today=date(2026, 4, 2))
+
+    return prepare
+
+
+def _bank_account(engine) -> None:
+    from models.bank_store import add_account
+
+    with engine.begin() as conn:
+        add_account(conn, fund=OWN_FUND, account_id="main", name="Client account", sort_code="601613",
+                    account_number="31926819", currency="GBP", holds=["*"], bank=None, by="test")
+
+
+def _reader_key(role: str) -> str:
+    """The document a role reads as its own (world.documents)."""
+    return {COM: "payer", PTR: "partner"}.get(role, "own")
+
+
 def _own_party(w, role) -> Call:
     return Call(f"/parties/{OWN_PAYER if role == COM else OWN_INVESTOR}")
 
@@ -188,6 +212,29 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w, r: Call(f"/funds/{OWN_FUND}/investors/{OTHER_INVESTOR}/capital-account?quarter=2026Q1"),
         sees_all=frozenset({FM})),
     ("GET", "/funds/{fund_id}/terms"): Case(200, *_f("/funds/{f}/terms")),
+    # issued documents and their delivery
+    ("POST", "/funds/{fund_id}/statements/issue"): Case(
+        200, *_fb("/funds/{f}/statements/issue", {"quarter": "2026Q1", "kinds": ["investor"], "format": "html",
+                                                   "send": False},
+                  {"quarter": "2026Q1", "kinds": ["investor"], "format": "html", "send": False}),
+        prepare=_close("2026Q1")),
+    ("GET", "/funds/{fund_id}/documents"): Case(200, *_f("/funds/{f}/documents")),
+    ("GET", "/funds/{fund_id}/deliveries"): Case(200, *_f("/funds/{f}/deliveries")),
+    ("POST", "/funds/{fund_id}/deliveries/resend"): Case(200, *_fb("/funds/{f}/deliveries/resend", {}, {})),
+    ("POST", "/funds/{fund_id}/notices/drawdown"): Case(
+        200, *_fb("/funds/{f}/notices/drawdown", {"tranche": "senior", "amount": "300.00", "due": "2027-02-01",
+                                                   "notice_date": "2027-01-10", "format": "html", "send": False},
+                  {"tranche": "senior-o", "amount": "300.00", "due": "2027-02-01", "notice_date": "2027-01-10",
+                   "format": "html", "send": False}),
+        prepare=_bank_account),
+    ("POST", "/funds/{fund_id}/notices/distribution"): Case(
+        200, *_fb("/funds/{f}/notices/distribution", {"amount": "100.00", "on": "2027-01-31",
+                                                       "notice_date": "2027-01-10", "dry_run": True},
+                  {"amount": "100.00", "on": "2027-01-31", "notice_date": "2027-01-10", "dry_run": True})),
+    ("GET", "/documents"): Case(200, lambda w, r: Call("/documents")),
+    ("GET", "/documents/{document_id}"): Case(
+        200, lambda w, r: Call(f"/documents/{w.documents[_reader_key(r)]}"),
+        lambda w, r: Call(f"/documents/{w.documents['other']}")),
     ("POST", "/funds/{fund_id}/terms"): Case(201, *_fb("/funds/{f}/terms", _terms_body(OWN_FUND),
                                                        _terms_body(OTHER_FUND))),
     ("POST", "/funds/{fund_id}/distributions"): Case(201, *_fb(

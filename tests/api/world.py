@@ -12,7 +12,7 @@ bridge-housing on the same contract and sefton-carers on the other fund's contra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +65,9 @@ class World:
     own_entry: int
     other_entry: int
     tokens: dict[str, str]  # role -> token
+    #: an issued document per reader ("own": inv-a's in the own fund, "payer", "partner", and
+    #: "other": inv-b's in the other fund), for the delivery routes
+    documents: dict[str, int] = field(default_factory=dict)
 
 
 def contract_text(contract_id: str, fund: str, payer: str) -> str:
@@ -147,7 +150,24 @@ def build(engine: Engine) -> World:
             "auditor": create_token(conn, "aud", "auditor", None)[0],
             "partner": create_token(conn, "ptr", "partner", f"{JOINT_CONTRACT}/{OWN_PARTNER}")[0],
         }
-    return World(entries[OWN_FUND], entries[OTHER_FUND], tokens)
+        documents = _issued_documents(conn)
+    return World(entries[OWN_FUND], entries[OTHER_FUND], tokens, documents)
+
+
+def _issued_documents(conn) -> dict[str, int]:
+    """One small frozen document per reader (models/delivery_store.freeze), as issuing stores them."""
+    from models import delivery_store as store
+
+    made = {}
+    for key, fund, kind, party_kind, party in (
+            ("own", OWN_FUND, "investor_statement", "investor", OWN_INVESTOR),
+            ("payer", OWN_FUND, "council_statement", "payer", OWN_PAYER),
+            ("partner", OWN_FUND, "partner_statement", "partner", f"{JOINT_CONTRACT}/{OWN_PARTNER}"),
+            ("other", OTHER_FUND, "investor_statement", "investor", OTHER_INVESTOR)):
+        draft = store.Draft(kind, PAID, PAID, party_kind, party, f"{kind} {PAID} for {party}", f"{key}.html",
+                            "text/html", f"<p>{kind} for {party}</p>".encode())
+        made[key] = store.freeze(conn, fund, draft, "test", None)[0]["id"]
+    return made
 
 
 def auth(token: str, **headers: str) -> dict[str, str]:

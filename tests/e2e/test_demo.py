@@ -59,6 +59,22 @@ def test_demo_builds_the_fund_and_writes_every_statement(tmp_path):
         assert [r.split(",")[0] for r in rows[6:]] == ["payment_not_cleared"], recon.name  # the one deliberate item
     assert (bank / "reconciliation_2025Q4.pdf").read_bytes().startswith(b"%PDF")
 
+    # The demo's notices reach the file outbox: a capital call (bank details in full, to the
+    # investor called only) and a distribution notice per investor paid (no bank details).
+    import email
+    from email import policy
+
+    def readable(path) -> bytes:  # the message's text parts and attachments, decoded
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        return b"".join(part.get_payload(decode=True) or b"" for part in message.walk() if not part.is_multipart())
+
+    [call] = (out / "outbox" / "mersey-capital").glob("*capital-call*.eml")
+    assert b"31926819" in readable(call) and b"60-16-13" in readable(call)
+    distribution = sorted((out / "outbox").glob("*/*_distribution_*.eml"))
+    assert distribution and b"Distribution notice" in readable(distribution[0])
+    others = [p for p in (out / "outbox").rglob("*.eml") if p != call]
+    assert others and not any(b"31926819" in readable(p) for p in others)
+
     engine = make_engine(f"sqlite:///{out / 'demo.db'}")
     with engine.connect() as conn:
         lines = trial_balance(conn, date(2025, 12, 31))

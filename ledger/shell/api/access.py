@@ -87,6 +87,15 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/funds/{fund_id}/distributions"): frozenset({FM}),
     ("GET", "/funds/{fund_id}/terms"): READ_ALL,
     ("POST", "/funds/{fund_id}/terms"): frozenset({FM}),
+    # issued documents and their delivery (docs/delivery.md); a reader's own via /documents
+    ("POST", "/funds/{fund_id}/statements/issue"): frozenset({FM}),
+    ("GET", "/funds/{fund_id}/documents"): READ_ALL,
+    ("GET", "/funds/{fund_id}/deliveries"): READ_ALL,
+    ("POST", "/funds/{fund_id}/deliveries/resend"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/notices/drawdown"): frozenset({FM}),
+    ("POST", "/funds/{fund_id}/notices/distribution"): frozenset({FM}),
+    ("GET", "/documents"): ANY,
+    ("GET", "/documents/{document_id}"): ANY,
     # payment by results
     ("GET", "/contracts"): frozenset({FM, COM, AUD}),
     ("POST", "/contracts"): frozenset({FM}),

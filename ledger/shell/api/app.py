@@ -62,6 +62,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_funds.ledger_api)
     app.include_router(routes_pbr.api)
     app.include_router(routes_partners.api)
+    from ledger.shell.api import routes_delivery  # issuing and delivery (docs/delivery.md)
+
+    app.include_router(routes_delivery.api)
     try:  # investor statements, once their service has landed
         from ledger.shell.api import routes_statements
     except ImportError:  # pragma: no cover - depends on the statements module
