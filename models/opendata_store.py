@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterator
+from typing import Iterator, Mapping, Sequence
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
@@ -111,16 +111,78 @@ def fund_reference(conn: Connection, fund_id: str) -> dict:
             "contracts": {c.contract_id: c for c in fund_contracts(conn, fund_id)}}  # fmt: skip
 
 
-def fund_contracts(conn: Connection, fund_id: str) -> list[Contract]:
-    """The fund's outcomes contracts, re-read from the files as loaded (by contract id)."""
+def fund_contracts(conn: Connection, fund_id: str, with_text: bool = False) -> list:
+    """The fund's outcomes contracts, re-read from the files as loaded (by contract id); with
+    ``with_text``, ``(contract, file text)`` pairs."""
     c = PbrContractRow.__table__
     rows = conn.execute(select(c.c.toml_text, c.c.source_name, c.c.fund).order_by(c.c.id)).mappings().all()
     contracts = []
     for row in rows:
         contract = load_contract_toml(row["toml_text"], row["source_name"])
         if (row["fund"] or contract.fund) == fund_id:
-            contracts.append(contract)
+            contracts.append((contract, row["toml_text"]) if with_text else contract)
     return contracts
+
+
+def indigo_figures(conn: Connection, fund_id: str, plans: Mapping[str, Sequence[tuple[str, date, str, int]]] | None = None) -> list:
+    """Per contract of the fund, what the INDIGO export publishes: counts and pence only (how
+    many participants, outcomes accepted per quarter), never a participant's own record."""
+    from ledger.pbr.indigo_export import ContractFigures, further_terms
+    from models.pbr_tables import PbrClaimLineRow, PbrClaimRunRow, PbrParticipantRow, PbrRunPayerRow
+
+    runs, lines = PbrClaimRunRow.__table__, PbrClaimLineRow.__table__
+    payers, people = PbrRunPayerRow.__table__, PbrParticipantRow.__table__
+    e, p = entries_t, postings_t
+    out = []
+    for contract, text in fund_contracts(conn, fund_id, with_text=True):
+        cid = contract.contract_id
+        count = conn.execute(select(func.count()).select_from(people).where(people.c.contract_id == cid)).scalar_one()
+        results = conn.execute(
+            select(runs.c.period, lines.c.outcome_id, func.count())
+            .select_from(lines.join(runs, runs.c.id == lines.c.run_id))
+            .where(runs.c.contract_id == cid, lines.c.accepted.is_(True))
+            .group_by(runs.c.period, lines.c.outcome_id).order_by(runs.c.period, lines.c.outcome_id)
+        ).all()  # fmt: skip
+        paid = conn.execute(
+            select(runs.c.period, payers.c.payer_id, payers.c.paid_pence)
+            .select_from(payers.join(runs, runs.c.id == payers.c.run_id))
+            .where(runs.c.contract_id == cid, payers.c.paid_pence.is_not(None), payers.c.paid_pence != 0)
+            .order_by(runs.c.period_end, payers.c.payer_id)
+        ).all()  # fmt: skip
+        # The fund's capital in the contract's project: each loan or working capital advance
+        # (an investment by the fund) and each movement of it (drawdown, repayment, interest).
+        moves = conn.execute(
+            select(e.c.effective_date, e.c.event_kind, p.c.account_code, p.c.amount_pence, p.c.counterparty)
+            .join(p, p.c.entry_id == e.c.id)
+            .where(p.c.fund == fund_id, p.c.project == contract.project,
+                   p.c.account_code.in_(("project_loans", "working_capital_advances", "interest_income")),
+                   e.c.event_kind.in_(("disbursement", "repayment")))
+            .order_by(e.c.id, p.c.line_no)
+        ).all()  # fmt: skip
+        invested: dict[str, int] = {}
+        transactions = []
+        kinds = {"project_loans": "Loan", "working_capital_advances": "Working capital"}
+        for day, _kind, account, amount, counterparty in moves:
+            provider = counterparty or contract.provider
+            if account == "interest_income":
+                transactions.append((f"{contract.project}-interest", _as_date(day), provider, fund_id, "Interest", -int(amount)))
+                continue
+            inv = f"{contract.project}-{account}"
+            if amount > 0:
+                invested[inv] = invested.get(inv, 0) + int(amount)
+                transactions.append((inv, _as_date(day), fund_id, provider, "Drawdown", int(amount)))
+            else:
+                transactions.append((inv, _as_date(day), provider, fund_id, "Capital repayment", -int(amount)))
+        investments = tuple((inv, fund_id, kinds[inv.removeprefix(f"{contract.project}-")], pence)
+                            for inv, pence in invested.items())  # fmt: skip
+        out.append(ContractFigures(
+            contract=contract, further_toml=further_terms(text), participants=int(count),
+            results=tuple((str(a), str(b), int(c)) for a, b, c in results),
+            actual_payments=tuple((str(a), str(b), int(c)) for a, b, c in paid),
+            planned_payments=tuple((plans or {}).get(cid, ())),
+            investments=investments, transactions=tuple(transactions),
+        ))  # fmt: skip
+    return out
 
 
 def fund_postings(conn: Connection, fund_id: str, start: date | None = None, end: date | None = None) -> Iterator[dict]:

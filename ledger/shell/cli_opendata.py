@@ -72,3 +72,62 @@ def export_360giving(
                f"awarded; valid against 360Giving schema {giving360.SCHEMA_VERSION}")  # fmt: skip
 
 
+
+
+@export_app.command("indigo")
+def export_indigo(
+    fund: FundOption,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the INDIGO CSV files (created; files replaced).")],
+    plans: Annotated[Optional[list[str]], typer.Option("--plans", help="CONTRACT=FILE: a plan CSV (type, plan_version, "
+                     "made_on, quarter, amount) whose Planned rows are published for that contract. Repeatable.")] = None,
+) -> None:
+    """The fund's outcomes contracts in the INDIGO "all data by type" CSV layout (GO Lab INDIGO):
+    projects, outcome metrics, rate cards, payer commitments, results, actual and planned outcome
+    payments, investments, transactions, each value with its public/private status.
+    `fuel contracts from-indigo FUEL-<contract> --indigo-dir OUT` rebuilds each contract."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from ledger.pbr.indigo_export import indigo_tables
+    from ledger.pbr.plans import plans_from_frame
+    from models.db import reading
+    from models.opendata_store import fund_reference, fund_row, indigo_figures
+
+    planned: dict[str, list] = {}
+    for item in plans or []:
+        contract_id, sep, file_name = item.partition("=")
+        if not sep or not contract_id.strip() or not file_name.strip():
+            raise ValidationError(f"--plans {item!r}: expected CONTRACT=FILE", field="plans")
+        path = Path(file_name.strip())
+        frame = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False, comment="#")
+        if "type" not in frame.columns:
+            raise ValidationError(f"{path}: missing column 'type' (type, plan_version, made_on, quarter, amount)", field="plans")
+        versions, _ = plans_from_frame(frame[frame["type"].str.strip() == "Planned"])
+        planned[contract_id.strip()] = [(v.version_id, v.made_on, q, pence) for v in versions for q, pence in v.amounts_pence]
+    with reading(engine()) as conn:
+        fund_data = fund_row(conn, fund)
+        figures = indigo_figures(conn, fund, planned)
+        reference = fund_reference(conn, fund)
+    if not figures:
+        raise ValidationError(f"fund {fund} has no outcomes contracts: nothing to export", field="fund")
+    unknown = set(planned) - {f.contract.contract_id for f in figures}
+    if unknown:
+        raise ValidationError(f"--plans: contract {sorted(unknown)[0]!r} is not one of {fund}'s contracts", field="plans")
+    kinds = {"payer": "Outcome payer", "investor": "Investor", "provider": "Service provider", "manager": "Fund manager"}
+    organisations = {pid: (p["name"], kinds.get(p["kind"], p["kind"])) for pid, p in reference["parties"].items()}
+    organisations[fund] = (fund_data["name"], "Fund (intermediary)")
+    tables = indigo_tables(figures, organisations)
+    out.mkdir(parents=True, exist_ok=True)
+    texts = {}
+    for name, table in tables.items():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(table.header())
+        writer.writerows(table.records())
+        texts[name] = buffer.getvalue()
+    for name, text in texts.items():  # all built before any is written
+        (out / name).write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {len(texts)} INDIGO files to {out}: {len(figures)} project(s) of {fund} "
+               f"({', '.join('FUEL-' + f.contract.contract_id for f in figures)})")
