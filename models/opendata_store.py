@@ -186,16 +186,16 @@ def indigo_figures(conn: Connection, fund_id: str, plans: Mapping[str, Sequence[
 
 
 def fund_postings(conn: Connection, fund_id: str, start: date | None = None, end: date | None = None) -> Iterator[dict]:
-    """Each posting of an entry that touches ``fund_id`` (in ``[start, end]``), entry by entry."""
+    """Each posting of ``fund_id`` dated in ``[start, end]``, entry by entry. An entry balances
+    within each (fund, source, restriction) group, so one fund's postings of it balance alone."""
     e, p = entries_t, postings_t
-    touched = select(p.c.entry_id).where(p.c.fund == fund_id)
     dated = [e.c.effective_date >= start] if start else []
     dated += [e.c.effective_date <= end] if end else []
     query = (select(e.c.id.label("entry_id"), e.c.effective_date, e.c.description, e.c.event_kind, p.c.line_no,
                     p.c.account_code, p.c.amount_pence, p.c.currency, p.c.fund, p.c.source, p.c.tranche,
                     p.c.restriction, p.c.project, p.c.counterparty)
              .join(p, p.c.entry_id == e.c.id)
-             .where(e.c.id.in_(touched), *dated)
+             .where(p.c.fund == fund_id, *dated)
              .order_by(e.c.id, p.c.line_no))  # fmt: skip
     for row in conn.execute(query).mappings():
         yield {**row, "effective_date": _as_date(row["effective_date"])}

@@ -131,3 +131,65 @@ def export_indigo(
         (out / name).write_text(text, encoding="utf-8")
     typer.echo(f"wrote {len(texts)} INDIGO files to {out}: {len(figures)} project(s) of {fund} "
                f"({', '.join('FUEL-' + f.contract.contract_id for f in figures)})")
+
+
+DEFAULT_ACCOUNT_MAP = FIXTURES / "journal" / "account_map.toml"
+
+
+@export_app.command("journal")
+def export_journal(
+    fmt: Annotated[str, typer.Option("--format", help="xero (manual journal CSV) or sage (Sage 50 audit trail JD/JC).")],
+    fund: FundOption,
+    out: Annotated[Path, typer.Option("--out", help="FILE.csv. Xero takes 300 lines a file: more are written as "
+                   "FILE-001.csv, FILE-002.csv, ..., never splitting a journal.")],
+    start: FromOption = None,
+    end: ToOption = None,
+    account_map: Annotated[Path, typer.Option("--map", help="Account map (TOML): Fuel account -> your codes, "
+                           "tax rate, tracking.")] = DEFAULT_ACCOUNT_MAP,
+) -> None:
+    """The fund's ledger as journals an accountant imports into Xero or Sage 50: one journal per
+    entry, each balancing, with tracking for source and project (the fund in the narration)."""
+    import csv
+    import io
+
+    from models.db import reading
+    from models.opendata_store import fund_postings, fund_row
+    from reports import journal_export as je
+
+    builders = {"xero": (je.xero_rows, je.XERO_COLUMNS, je.XERO_LINES_MAX), "sage": (je.sage_rows, je.SAGE_COLUMNS, None)}
+    if fmt not in builders:
+        raise ValidationError(f"--format {fmt!r}: choose xero or sage", field="format")
+    if out.suffix.lower() != ".csv":
+        raise ValidationError(f"--out {out}: the file must end in .csv", field="out")
+    first, last = _dates(start, end)
+    mapping = je.parse_account_map(read_text(account_map), str(account_map))
+    from sqlalchemy import select
+
+    from models.tables import AccountRow
+
+    with reading(engine()) as conn:
+        fund_data = fund_row(conn, fund)
+        names = {r.code: r.name for r in conn.execute(select(AccountRow.__table__.c.code, AccountRow.__table__.c.name))}
+        build, columns, lines_max = builders[fmt]
+        journals = build(fund_postings(conn, fund, first, last), mapping, fund, fund_data["currency"], names,
+                         str(account_map))  # fmt: skip
+    if not journals:
+        raise ValidationError(f"fund {fund} has no entries from {je.period_label(first, last)}: nothing to export",
+                              field="fund")  # fmt: skip
+    files = je.split_files(journals, lines_max) if lines_max else [[row for j in journals for row in j]]
+    paths = [out] if len(files) == 1 else [out.with_name(f"{out.stem}-{i:03d}{out.suffix}") for i in range(1, len(files) + 1)]
+    from reports.render import spreadsheet_safe
+
+    texts = []
+    for rows in files:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(columns)
+        # Text typed into Fuel must not run as a formula, nor break a row, in the accountant's sheet.
+        writer.writerows([[spreadsheet_safe(" ".join(cell.splitlines())) for cell in row] for row in rows])
+        texts.append(buffer.getvalue())
+    for path, text in zip(paths, texts):  # every file built and checked before the first is written
+        path.write_text(text, encoding="utf-8", newline="")
+    lines = sum(len(j) for j in journals)
+    typer.echo(f"wrote {', '.join(str(p) for p in paths)}: {len(journals)} journal(s), {lines} line(s) of {fund} "
+               f"for {fmt}, each balancing")
