@@ -186,13 +186,17 @@ def build_package(records: Sequence[Any], reference: Mapping[str, Any], fund: Ma
             partner = next((p for p in (contract.partners if contract else ()) if p.partner_id == g.recipient_id), None)
             recipient_name = partner.name if partner else parties.get(g.recipient_id, {}).get("name", g.recipient_id)
             title = f"{contract.name if contract else g.contract_id}: delivery partner grant {g.period}"
+            description = (f"{recipient_name}'s share of the outcome payments the fund received under "
+                           f"{contract.name if contract else g.contract_id} for {g.period}, passed through to it "
+                           "as a delivery partner of the joint-prime contract")  # fmt: skip
         else:
             recipient_name = parties.get(g.recipient_id, {}).get("name", g.recipient_id)
             title = f"{project.get('name', g.project_id)}: {KIND_TITLES[kind].lower()}"
+            description = g.description
         grant: dict[str, Any] = {
             "id": f"{publisher.prefix}-{fund['id']}-{g.entry_id}",
             "title": title[:200],
-            "description": g.description,
+            "description": description,
             "currency": g.currency,
             "amountAwarded": pounds(g.amount_pence),
             "awardDate": g.award_date.isoformat(),

@@ -51,3 +51,17 @@ def example_db(tmp_path_factory) -> Path:
 def example(example_db, tmp_path):
     shutil.copy(example_db, tmp_path / "fuel.db")
     return fuel_runner(tmp_path)
+
+
+def in_process(db: Path):
+    """`run(*args)`: the `fuel` app called in this process (no interpreter start-up per call)."""
+    from typer.testing import CliRunner
+
+    from ledger.shell.cli import app
+
+    def run(*args: str):
+        result = CliRunner().invoke(app, ["--db", f"sqlite:///{db}", *args])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result
+
+    return run

@@ -58,6 +58,7 @@ def test_demo_fund_export_validates_against_the_schema_and_codelists(demo, tmp_p
     assert passthroughs > 0 and len(grants) == passthroughs
     assert sum(int(g["amountAwarded"] * 100) for g in grants) == booked  # to the penny
     assert f"{len(grants)} grant(s)" in result.stdout
+    assert "share of the outcome payments the fund received" in grants[0]["description"]
     # Exact numbers: two decimals, as text, never a binary-float artefact such as 7440.000000001.
     for amount in re.findall(r'"amountAwarded": ([^,\n]+)', text):
         assert re.fullmatch(r"\d+\.\d{2}", amount), amount
