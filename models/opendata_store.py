@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from ledger.errors import NotFound
-from ledger.pbr.contracts import Contract, load_contract_toml
+from ledger.pbr.contracts import load_contract_toml
 from models.fund_tables import FundRow, PartyRow, ProjectRow, TrancheRow
 from models.pbr_tables import PbrContractRow
 from models.tables import JournalEntryRow, PostingRow

@@ -9,7 +9,6 @@ import json
 import re
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
