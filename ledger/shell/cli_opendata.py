@@ -22,6 +22,11 @@ FromOption = Annotated[Optional[str], typer.Option("--from", help="First date in
 ToOption = Annotated[Optional[str], typer.Option("--to", help="Last date included (YYYY-MM-DD).")]
 
 
+def _check_folder(out: Path) -> None:
+    if not out.parent.is_dir():
+        raise ValidationError(f"--out {out}: folder {out.parent} does not exist", field="out")
+
+
 def _dates(start: str | None, end: str | None):
     first = parse_date(start, "--from") if start else None
     last = parse_date(end, "--to") if end else None
@@ -48,6 +53,7 @@ def export_360giving(
     suffix = out.suffix.lower()
     if suffix not in (".json", ".xlsx"):
         raise ValidationError(f"--out {out}: the file must end in .json or .xlsx", field="out")
+    _check_folder(out)
     first, last = _dates(start, end)
     with reading(engine()) as conn:
         fund_data = fund_row(conn, fund)
@@ -119,6 +125,8 @@ def export_indigo(
     organisations = {pid: (p["name"], kinds.get(p["kind"], p["kind"])) for pid, p in reference["parties"].items()}
     organisations[fund] = (fund_data["name"], "Fund (intermediary)")
     tables = indigo_tables(figures, organisations)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out}: is a file; INDIGO export needs a folder", field="out")
     out.mkdir(parents=True, exist_ok=True)
     texts = {}
     for name, table in tables.items():
@@ -161,6 +169,7 @@ def export_journal(
         raise ValidationError(f"--format {fmt!r}: choose xero or sage", field="format")
     if out.suffix.lower() != ".csv":
         raise ValidationError(f"--out {out}: the file must end in .csv", field="out")
+    _check_folder(out)
     first, last = _dates(start, end)
     mapping = je.parse_account_map(read_text(account_map), str(account_map))
     from sqlalchemy import select

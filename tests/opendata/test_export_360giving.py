@@ -125,6 +125,7 @@ def test_project_and_first_loss_grants_with_registered_numbers_and_a_date_range(
 
 @pytest.mark.parametrize("args, message", [
     (["--out", "g.csv"], "must end in .json or .xlsx"),
+    (["--out", "missing/g.json"], "does not exist"),
     (["--fund", "nope"], "fund 'nope' is not known"),
     (["--from", "2030-01-01"], "no grants in the period"),
     (["--from", "2026-05-01", "--to", "2026-04-01"], "is before --from"),

@@ -109,6 +109,7 @@ def test_text_from_the_ledger_cannot_run_as_a_formula_and_a_date_range_selects_j
 @pytest.mark.parametrize("args, message", [
     (["--format", "quickbooks"], "choose xero or sage"),
     (["--out", "j.txt"], "must end in .csv"),
+    (["--out", "missing/j.csv"], "does not exist"),
     (["--fund", "nope"], "fund 'nope' is not known"),
     (["--from", "2031-01-01"], "no entries from 2031-01-01"),
     (["--map", "nocash.toml"], "Fuel account 'cash' has no xero code"),
