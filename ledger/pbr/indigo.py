@@ -143,6 +143,12 @@ def contract_from_indigo(frames: Mapping[str, pd.DataFrame], project_id: str) ->
     if not _is_public(project):
         raise ValidationError(f"INDIGO project {project_id} is not public; it must not be used", field="project")
 
+    from ledger.pbr.indigo_export import contract_toml_from_fuel_columns, has_fuel_columns
+
+    if has_fuel_columns(project):  # a `fuel export indigo` folder: every rule Fuel prices with is there
+        text, fuel_lacks = contract_toml_from_fuel_columns(frames, project, project_id, contract_id_for(project_id),
+                                                           CITATION)  # fmt: skip
+        return IndigoTemplate(project_id, contract_id_for(project_id), text, tuple(fuel_lacks))
     pricings = frames["pricings"]
     pricings = pricings[pricings["Project ID"].astype(str).str.strip() == project_id]
     if pricings.empty:

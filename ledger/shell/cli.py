@@ -204,12 +204,24 @@ def verify() -> None:
     raise typer.Exit(3)
 
 
-@app.command()
+# `fuel export` alone writes the ledger (hledger or beancount); its subcommands (cli_opendata)
+# write the open-data and accountants' formats.
+export_app = typer.Typer(help="Export the whole ledger as an hledger journal or a beancount file (no "
+                         "subcommand), or a fund's data for others: 360giving, indigo, journal.",
+                         invoke_without_command=True, no_args_is_help=False)
+app.add_typer(export_app, name="export")
+
+
+@export_app.callback(invoke_without_command=True)
 def export(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="hledger (also read by ledger-cli) or beancount.")] = "hledger",
     out: Annotated[Optional[Path], typer.Option(help="Output file (default: stdout).")] = None,
 ) -> None:
-    """Export the whole ledger as an hledger journal or a beancount file."""
+    """Export the whole ledger as an hledger journal or a beancount file; or, with a subcommand,
+    a fund's grants (360giving), contracts (indigo) or journals for an accountant (journal)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from models.ledger_store import account_types, iter_entries
     from reports.exports import write_beancount, write_hledger
 
@@ -273,6 +285,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_notices  # noqa: E402,F401  (registers `fuel notices drawdown|distribution`)
     from ledger.shell import cli_values  # noqa: E402,F401  (registers `fuel values load|list` and `fuel report value`)
     from ledger.shell import cli_bank  # noqa: E402,F401  (registers `fuel bank ...`: accounts, import, match, reconcile)
+    from ledger.shell import cli_opendata  # noqa: E402,F401  (registers `fuel export 360giving|indigo|journal`)
 
 
 def main() -> None:

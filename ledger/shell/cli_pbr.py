@@ -179,7 +179,8 @@ def contracts_from_indigo(
         typer.echo(template.toml_text)
     else:
         typer.echo(f"wrote {out}: contract {template.contract_id} with {len(contract.outcomes)} outcomes")
-    typer.echo("What the INDIGO data lacks:", err=out is None)
+    if template.lacks:
+        typer.echo("What the INDIGO data lacks:", err=out is None)
     for item in template.lacks:
         typer.echo(f"  - {item}", err=out is None)
 
