@@ -587,8 +587,9 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
         ["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]]
     is_mechanism = frame["outcome_id"].astype(str).str.startswith(MECHANISM_PREFIX)
     rate_card = frame[~is_mechanism].reset_index(drop=True)
-    assessed = validate_events(rate_card, contract, participant_register(conn, contract_id),
-                               prior_events=_accepted_before(conn, contract_id), source_name=f"claim run {quarter.name}")
+    assessed = rate_card if rate_card.empty else validate_events(
+        rate_card, contract, participant_register(conn, contract_id), prior_events=_accepted_before(conn, contract_id),
+        source_name=f"claim run {quarter.name}")
     prior = prior_paid(conn, contract_id)
     lines = run_claim(assessed, contract, prior, _mechanism_parts(conn, contract_id, frame[is_mechanism]))
     lines["line_no"] = np.arange(1, len(lines) + 1, dtype=np.int64)
