@@ -26,7 +26,8 @@ per-outcome caps do not apply to them, the contract cap and the payer caps do, i
 order, so rate-card and mechanism lines share one contract headroom.
 
 Payer split. Each payer with a fixed share gets ``round_minor(net * share)`` with the
-contract's rounding mode; the one payer without a share takes the remainder
+contract's rounding mode, in the contract's payer order, but never more than the payers before
+it left of the line (shares adding up to 100% could otherwise round past it); the one payer without a share takes the remainder
 (``net - sum(fixed shares)``), so the shares of a line add up to its net to the penny. Then each
 payer's cap is applied in claim order, truncating that payer's share; what a payer cap cuts is
 not paid by anyone else, and the line's net falls by it. Headroom that a payer cap frees in the
@@ -443,7 +444,10 @@ def split_payers(lines: pd.DataFrame, contract: Contract, prior_by_payer: Mappin
     for payer in contract.payers:
         if payer.share is not None:
             numerator, denominator = Decimal(payer.share).as_integer_ratio()
-            shares[payer.payer_id] = round_ratio_pence(net, numerator, denominator, contract.rounding)
+            # Rounded shares that add up to the whole line (e.g. 50% + 50% of 1p, half up) could
+            # exceed it: a fixed share never takes more than what the payers before it left.
+            rounded = round_ratio_pence(net, numerator, denominator, contract.rounding)
+            shares[payer.payer_id] = np.minimum(rounded, net - fixed_total)
             fixed_total += shares[payer.payer_id]
     remainder = contract.remainder_payer
     shares[remainder.payer_id] = net - fixed_total

@@ -278,7 +278,8 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
         shares: dict[str, int] = {}
         for payer in payers:
             if payer.share is not None:
-                shares[payer.payer_id] = round_minor(Fraction(amount) * Fraction(Decimal(payer.share)), contract.rounding)
+                rounded = round_minor(Fraction(amount) * Fraction(Decimal(payer.share)), contract.rounding)
+                shares[payer.payer_id] = min(rounded, amount - sum(shares.values()))  # never past the line
         shares[remainder_payer] = amount - sum(shares.values())
         payer_cut = 0
         cut_by_payer: dict[str, int] = {}
