@@ -149,7 +149,10 @@ def _cohorts(mechanism: Any, data: Mapping[str, Any], earlier: Sequence[Mapping[
     raw = _need(data, "cohorts", kind)
     if not isinstance(raw, (list, tuple)) or not raw:
         raise ValidationError("cohort_comparison figures need at least one cohort", field="cohorts")
-    names = [str(c.get("name", i)) if isinstance(c, Mapping) else str(i) for i, c in enumerate(raw)]
+    if not all(isinstance(c, Mapping) for c in raw):
+        raise ValidationError("cohort_comparison figures: each cohort is a table like { name = \"c1\", "
+                              "intervention_size = 1000, ... }", field="cohorts")
+    names = [str(c.get("name", i)) for i, c in enumerate(raw)]
     if len(set(names)) != len(names):
         raise ValidationError("cohort_comparison figures: cohort names must differ", field="name")
     if any(len(n) > 64 or not n.strip() for n in names):
