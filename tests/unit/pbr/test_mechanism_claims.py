@@ -42,6 +42,12 @@ def test_the_final_test_pays_only_what_the_cohort_payments_did_not():
                                {"cohorts": [cohort("c1", 720), cohort("c2", 800)], "final": True},
                                Period.parse("2026Q4"), [early])
     assert low == 0
+    _, final_result = compute_mechanism("cohort_comparison", COHORT,
+                                        {"cohorts": [cohort("c1", 720), cohort("c2", 760)], "final": True},
+                                        Period.parse("2026Q4"), [early])
+    with pytest.raises(ValidationError, match="the final test over all cohorts was already paid"):
+        compute_mechanism("cohort_comparison", COHORT, {"cohorts": [cohort("c3", 700)]}, Period.parse("2027Q1"),
+                          [early, final_result])
     with pytest.raises(ValidationError, match="missing c1"):
         compute_mechanism("cohort_comparison", COHORT, {"cohorts": [cohort("c2", 760)], "final": True},
                           Period.parse("2026Q4"), [early])
