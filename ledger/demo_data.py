@@ -276,10 +276,12 @@ CALLS = (Decimal("0.50"), Decimal("0.30"), Decimal("0.20"))  # of each commitmen
 # with their cohorts, ahead of the outcome payments that follow. Totals for the 3,000-participant
 # demo, set against what each contract's outcomes are expected to pay (docs/demo.md): the three
 # projects on plan cost 75-92% of their outcome payments; ageing-well costs more than twice its
-# own. The joint prime's partners are paid by the pass-through (docs/joint-prime.md), so its
+# own, its baseline mechanism's bed-day savings included (billed each quarter since issue 17,
+# which is why its fee rose from 550,000 to 700,000: the first-loss grant still absorbs its
+# shortfall). The joint prime's partners are paid by the pass-through (docs/joint-prime.md), so its
 # service fee is the prime's own delivery only.
 SERVICE_FEES = {"complex-needs": "350000.00", "youth-employment": "1650000.00",
-                "leaving-homelessness": "1200000.00", "ageing-well": "550000.00"}
+                "leaving-homelessness": "1200000.00", "ageing-well": "700000.00"}
 SERVICE_FEE_PROFILE = (Decimal("0.06"), Decimal("0.10"), Decimal("0.14"), Decimal("0.16"),
                        Decimal("0.16"), Decimal("0.14"), Decimal("0.13"), Decimal("0.11"))
 # Ageing-well's provider also borrowed working capital (first-loss money), repaid quarterly from

@@ -40,10 +40,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, exists, func, select
 
-from ledger.errors import ImportRejected, NotFound, ValidationError
+from ledger.errors import ImportRejected, InvariantBroken, NotFound, ValidationError
 from ledger.money import allocate
 from ledger.pbr.claims import CAP_KINDS, PriorPaid, reduction_column, run_claim, share_column, payer_reduction_column
+from ledger.pbr import mechanism_claims
 from ledger.pbr.contracts import Contract, load_contract_toml
+from ledger.pbr.mechanism_claims import PREFIX as MECHANISM_PREFIX
 from ledger.pbr.eligibility import validate_event_rows, validate_events, validate_participants
 from ledger.csv_shape import shape_problems
 from ledger.pbr.personal_data import birth_date_columns, birth_date_refusal, identifying_columns, identifying_values
@@ -397,11 +399,17 @@ def _accepted_before(conn: Connection, contract_id: str) -> pd.DataFrame:
     query = (
         select(lines_t.c.participant_id, lines_t.c.outcome_id, lines_t.c.achieved_on)
         .select_from(lines_t.join(runs_t, runs_t.c.id == lines_t.c.run_id))
-        .where(runs_t.c.contract_id == contract_id, lines_t.c.accepted.is_(True), ~_disputed(lines_t))
+        .where(runs_t.c.contract_id == contract_id, lines_t.c.accepted.is_(True), ~_disputed(lines_t),
+               ~_is_mechanism(lines_t))
     )
     frame = pd.read_sql(query, conn)
     frame["achieved_on"] = pd.to_datetime(frame["achieved_on"]).astype("datetime64[ns]")
     return frame
+
+
+def _is_mechanism(table):
+    """A mechanism line or event (``ledger/pbr/mechanism_claims.py``): outcome id ``mechanism:...``."""
+    return table.c.outcome_id.like(f"{MECHANISM_PREFIX}%")
 
 
 def _disputed(lines):
@@ -444,7 +452,7 @@ def import_outcomes(
 
     # Judge the new rows together with the events already waiting, after what runs accepted.
     pending = _unclaimed_events(conn, contract_id)
-    pending = pending[pending["import_reason"] == ""]
+    pending = pending[(pending["import_reason"] == "") & ~pending["outcome_id"].astype(str).str.startswith(MECHANISM_PREFIX)]
     offset = int(checked["row_number"].max()) + 1
     both = pd.concat([
         checked[["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]],
@@ -525,8 +533,8 @@ def prior_paid(conn: Connection, contract_id: str, before_run_id: int | None = N
         where.append(runs_t.c.id < before_run_id)
     joined = lines_t.join(runs_t, runs_t.c.id == lines_t.c.run_id)
     by_participant = dict(conn.execute(
-        select(lines_t.c.participant_id, func.sum(lines_t.c.net_pence)).select_from(joined).where(*where)
-        .group_by(lines_t.c.participant_id)).all())  # fmt: skip
+        select(lines_t.c.participant_id, func.sum(lines_t.c.net_pence)).select_from(joined)
+        .where(*where, ~_is_mechanism(lines_t)).group_by(lines_t.c.participant_id)).all())  # fmt: skip
     by_outcome = conn.execute(
         select(lines_t.c.outcome_id, func.sum(lines_t.c.net_pence), func.count()).select_from(joined).where(*where)
         .group_by(lines_t.c.outcome_id)).all()  # fmt: skip
@@ -572,15 +580,18 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
     if events.empty:
         raise ValidationError(
             f"contract {contract_id}: no outcome events achieved before {quarter.end} are waiting to be claimed "
-            f"for {quarter.name}: import an outcomes file first",
+            f"for {quarter.name}, nor mechanism figures: import an outcomes file or `fuel claims mechanism` first",
             field="period",
         )
     frame = events.rename(columns={"id": "row_number"})[
         ["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]]
-    assessed = validate_events(frame, contract, participant_register(conn, contract_id),
-                               prior_events=_accepted_before(conn, contract_id), source_name=f"claim run {quarter.name}")
+    is_mechanism = frame["outcome_id"].astype(str).str.startswith(MECHANISM_PREFIX)
+    rate_card = frame[~is_mechanism].reset_index(drop=True)
+    assessed = rate_card if rate_card.empty else validate_events(
+        rate_card, contract, participant_register(conn, contract_id), prior_events=_accepted_before(conn, contract_id),
+        source_name=f"claim run {quarter.name}")
     prior = prior_paid(conn, contract_id)
-    lines = run_claim(assessed, contract, prior)
+    lines = run_claim(assessed, contract, prior, _mechanism_parts(conn, contract_id, frame[is_mechanism]))
     lines["line_no"] = np.arange(1, len(lines) + 1, dtype=np.int64)
     lines["event_id"] = lines["row_number"].astype(np.int64)
 
@@ -590,7 +601,9 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
         clawback_pence=0, invoice_ref=None, created_at=utc_now(), created_by=by,
     ))  # fmt: skip
     run_id = int(result.inserted_primary_key[0])
-    _transition(conn, run_id, "submitted", by, note=f"{len(lines)} outcome events")
+    mechanism_count = int(is_mechanism.sum())
+    _transition(conn, run_id, "submitted", by, note=f"{len(lines) - mechanism_count} outcome events"
+                + (f", {mechanism_count} mechanism payments" if mechanism_count else ""))
     _transition(conn, run_id, "validated", by, note=f"{int(lines['accepted'].sum())} accepted")
 
     stored = lines[[c for c in LINE_COLUMNS] + ["event_id"]].copy()
@@ -620,6 +633,26 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
     ])  # fmt: skip
     _take_clawback(conn, contract, run_id, totals)
     return replace(_run(conn, contract_id, quarter.name), created=True)
+
+
+def _mechanism_parts(conn: Connection, contract_id: str, events: pd.DataFrame) -> pd.DataFrame:
+    """The mechanism events of a run priced from their recorded results (event -> part label ->
+    payment): the frame :func:`ledger.pbr.claims.mechanism_lines` takes."""
+    if events.empty:
+        return events.assign(payment_pence=pd.Series(dtype="int64"))
+    rows = conn.execute(select(mechanism_results_t.c.period, mechanism_results_t.c.mechanism_index,
+                               mechanism_results_t.c.kind, mechanism_results_t.c.result_json)
+                        .where(mechanism_results_t.c.contract_id == contract_id)).all()  # fmt: skip
+    payment_of = {}
+    for period, index, kind, text in rows:
+        for label, pence in json.loads(text).get("parts", []):
+            payment_of[(period, mechanism_claims.outcome_id_for(index, kind), label)] = int(pence)
+    keys = zip(events["achieved_on"].map(lambda d: Period.containing(d.date()).name), events["outcome_id"],
+               events["evidence_ref"])
+    payments = [payment_of.get(key) for key in keys]
+    if any(p is None for p in payments):  # pragma: no cover - events are written with their result
+        raise InvariantBroken("a mechanism event has no recorded result")
+    return events.assign(payment_pence=np.array(payments, dtype=np.int64))
 
 
 def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_payer: Mapping[str, int]) -> int:
@@ -928,10 +961,17 @@ def actuals_by_quarter(conn: Connection, contract_id: str) -> dict[str, int]:
 
 
 def record_mechanism(conn: Connection, contract_id: str, period: str, index: int, kind: str, input_text: str,
-                     payment_pence: int, result: Mapping[str, Any], by: str = "fuel") -> str:
-    """Store a computed mechanism result once per contract, period and mechanism; the same input
-    again is a no-op, a different input is refused."""
-    name = Period.parse(period).name
+                     payment_pence: int, result: Mapping[str, Any], by: str = "fuel", file_name: str | None = None) -> str:
+    """Store a computed mechanism result once per contract, period and mechanism, with the
+    figures file unchanged; the same input again is a no-op, a different input is refused.
+
+    Each payment of the result (``result["parts"]``) becomes an outcome event waiting for the
+    next claim run (outcome id ``mechanism:<index>:<kind>``, achieved on the period's last day,
+    the part's label as evidence), so it is billed like any outcome. Periods go forward: a
+    period before one already recorded for this mechanism is refused (its cumulative figures
+    would be wrong)."""
+    quarter = Period.parse(period)
+    name = quarter.name
     digest = _hash(input_text)
     existing = conn.execute(select(mechanism_results_t).where(
         mechanism_results_t.c.contract_id == contract_id, mechanism_results_t.c.period == name,
@@ -942,11 +982,41 @@ def record_mechanism(conn: Connection, contract_id: str, period: str, index: int
         raise ValidationError(
             f"mechanism {index} ({kind}) of {contract_id} was already computed for {name} from different figures",
             field="data")  # fmt: skip
+    later = [p for p in conn.execute(select(mechanism_results_t.c.period).where(
+        mechanism_results_t.c.contract_id == contract_id, mechanism_results_t.c.mechanism_index == index)).scalars()
+        if Period.parse(p).start > quarter.start]  # fmt: skip
+    if later:
+        raise ValidationError(f"mechanism {index} ({kind}) of {contract_id} already has figures for {min(later)}; "
+                              f"periods go forward, so {name} cannot be added now", field="period")
     conn.execute(mechanism_results_t.insert().values(
         contract_id=contract_id, period=name, mechanism_index=index, kind=kind, input_hash=digest,
         payment_pence=payment_pence, result_json=json.dumps(result, sort_keys=True, default=str),
+        input_text=input_text, file_name=(file_name or f"{kind}-{name}.toml")[:500],
         computed_at=utc_now(), computed_by=by))  # fmt: skip
+    parts = list(result.get("parts", []))
+    if parts:
+        # The import row ties the events to the figures; hashed with period and index so the same
+        # figures in two periods are two imports.
+        import_id = _start_import(conn, contract_id, "mechanism", f"{name}:{index}:{input_text}",
+                                  (file_name or f"{kind}-{name}.toml"), len(parts), by)
+        today = utc_now().date()
+        conn.execute(events_t.insert(), [
+            {"contract_id": contract_id, "import_id": import_id, "row_number": n, "participant_id": "",
+             "outcome_id": mechanism_claims.outcome_id_for(index, kind), "achieved_on": quarter.last_day,
+             "evidence_ref": str(label)[:200], "submitted_on": today, "import_reason": ""}
+            for n, (label, _) in enumerate(parts, start=1)])  # fmt: skip
     return "recorded"
+
+
+def mechanism_records(conn: Connection, contract_id: str, periods: Sequence[str]) -> list[dict]:
+    """Stored results of the contract's mechanisms for ``periods`` (the statement's inputs)."""
+    rows = conn.execute(select(mechanism_results_t).where(
+        mechanism_results_t.c.contract_id == contract_id, mechanism_results_t.c.period.in_(list(periods)))
+        .order_by(mechanism_results_t.c.mechanism_index, mechanism_results_t.c.period)).mappings().all()  # fmt: skip
+    return [{"period": r["period"], "index": int(r["mechanism_index"]), "kind": r["kind"],
+             "outcome_id": mechanism_claims.outcome_id_for(int(r["mechanism_index"]), r["kind"]),
+             "file_name": r["file_name"] or "", "input_hash": r["input_hash"], "input_text": r["input_text"],
+             "result": json.loads(r["result_json"])} for r in rows]  # fmt: skip
 
 
 def mechanism_results(conn: Connection, contract_id: str, index: int, before_period: str) -> list[dict]:

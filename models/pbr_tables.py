@@ -217,7 +217,11 @@ class PbrClawbackRow(SQLModel, table=True):
 
 
 class PbrMechanismResultRow(SQLModel, table=True):
-    """A comparison mechanism computed for a contract and period (idempotent by input hash)."""
+    """A comparison mechanism computed for a contract and period (idempotent by input hash).
+
+    Recording it also adds one outcome event per payment of the result (outcome id
+    ``mechanism:<index>:<kind>``, no participant), so the next claim run bills it like any
+    outcome (``ledger/pbr/mechanism_claims.py``)."""
 
     __tablename__ = "pbr_mechanism_results"
     __table_args__ = (UniqueConstraint("contract_id", "period", "mechanism_index", name="uq_pbr_mechanism_period"),)
@@ -230,6 +234,9 @@ class PbrMechanismResultRow(SQLModel, table=True):
     input_hash: str = Field(max_length=64)
     payment_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
     result_json: str = Field(sa_column=Column(Text, nullable=False))
+    #: the figures file exactly as imported (migration 0026; ``None`` for results recorded before)
+    input_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    file_name: str | None = Field(default=None, max_length=500)
     computed_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     computed_by: str = Field(max_length=100)
 

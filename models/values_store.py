@@ -102,7 +102,9 @@ def approved_figures(conn: Connection, contract_id: str, as_of: date) -> tuple[d
     if not run_ids:
         return {}, {}, []
     counts = dict(conn.execute(select(lines.c.outcome_id, func.count()).where(
-        and_(lines.c.run_id.in_(run_ids), lines.c.accepted.is_(True))).group_by(lines.c.outcome_id)).all())
+        # a mechanism payment (outcome ``mechanism:...``, issue 17) is paid money but no participant outcome
+        and_(lines.c.run_id.in_(run_ids), lines.c.accepted.is_(True), ~lines.c.outcome_id.like("mechanism:%")))
+        .group_by(lines.c.outcome_id)).all())
     paid = dict(conn.execute(select(payers.c.payer_id, func.sum(payers.c.approved_pence)).where(
         payers.c.run_id.in_(run_ids)).group_by(payers.c.payer_id)).all())
     return ({k: int(v) for k, v in counts.items()}, {k: int(v or 0) for k, v in paid.items()}, periods)

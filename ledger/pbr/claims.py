@@ -20,8 +20,14 @@ has ``cap_reason == "cap"`` and ``cap_applied`` naming the caps that reduced it 
 above, ``;``-separated), and one ``reduction_<cap>_pence`` column per cap. Headroom is
 cumulative across claim runs: :class:`PriorPaid` carries what earlier runs paid.
 
+Mechanism lines (``ledger/pbr/mechanism_claims.py``: outcome id ``mechanism:<index>:<kind>``,
+no participant) are priced by their mechanism, not the rate card; the participant cap and the
+per-outcome caps do not apply to them, the contract cap and the payer caps do, in the same claim
+order, so rate-card and mechanism lines share one contract headroom.
+
 Payer split. Each payer with a fixed share gets ``round_minor(net * share)`` with the
-contract's rounding mode; the one payer without a share takes the remainder
+contract's rounding mode, in the contract's payer order, but never more than the payers before
+it left of the line (shares adding up to 100% could otherwise round past it); the one payer without a share takes the remainder
 (``net - sum(fixed shares)``), so the shares of a line add up to its net to the penny. Then each
 payer's cap is applied in claim order, truncating that payer's share; what a payer cap cuts is
 not paid by anyone else, and the line's net falls by it. Headroom that a payer cap frees in the
@@ -42,6 +48,7 @@ from ledger.errors import InvariantBroken, ValidationError
 from ledger.money import ROUNDING_MODES
 from ledger.pbr.contracts import Contract, indexed_price_pence
 from ledger.pbr.eligibility import REASONS
+from ledger.pbr.mechanism_claims import PREFIX as MECHANISM_PREFIX
 
 PARTICIPANT_CAP = "participant_cap"
 OUTCOME_COUNT_CAP = "outcome_count_cap"
@@ -95,7 +102,8 @@ class PriorPaid:
     def plus_lines(self, lines: pd.DataFrame, contract: Contract) -> "PriorPaid":
         """This prior plus a finished claim run, to carry into the next run."""
         paid = lines[lines["net_pence"] > 0]
-        by_participant = _add(self.by_participant, paid.groupby("participant_id")["net_pence"].sum())
+        people = paid[~mechanism_mask(paid)]
+        by_participant = _add(self.by_participant, people.groupby("participant_id")["net_pence"].sum())
         by_outcome_pence = _add(self.by_outcome_pence, paid.groupby("outcome_id")["net_pence"].sum())
         by_outcome_count = _add(self.by_outcome_count, paid.groupby("outcome_id")["net_pence"].size())
         by_payer = dict(self.by_payer)
@@ -110,6 +118,28 @@ class PriorPaid:
             contract_pence=self.contract_pence + int(paid["net_pence"].sum()),
             by_payer=by_payer,
         )
+
+
+def mechanism_mask(lines: pd.DataFrame) -> np.ndarray:
+    """True for a mechanism line (its outcome id says so: contract outcome ids have no ``:``)."""
+    return lines["outcome_id"].astype(str).str.startswith(MECHANISM_PREFIX).to_numpy(dtype=bool)
+
+
+def mechanism_lines(parts: pd.DataFrame) -> pd.DataFrame:
+    """Priced lines for mechanism payments, ready for :func:`apply_caps` beside rate-card lines.
+
+    ``parts`` has row_number, outcome_id (``mechanism:<index>:<kind>``), achieved_on,
+    evidence_ref (the part's label) and payment_pence (what the mechanism pays for the part).
+    """
+    lines = parts.drop(columns=["payment_pence"]).copy()
+    lines["participant_id"] = ""
+    lines["achieved_on"] = _as_dates(lines["achieved_on"])
+    lines["accepted"] = True
+    lines["reason"] = ""
+    lines["rate_card_version"] = None
+    lines["price_pence"] = parts["payment_pence"].to_numpy(dtype=np.int64)
+    lines["gross_pence"] = parts["payment_pence"].to_numpy(dtype=np.int64)
+    return lines
 
 
 def _add(base: Mapping[str, int], more: pd.Series) -> dict[str, int]:
@@ -279,11 +309,12 @@ def apply_caps(lines: pd.DataFrame, contract: Contract, prior: PriorPaid | None 
     pid, oid = out["participant_id"], out["outcome_id"]
     reductions: dict[str, np.ndarray] = {}
 
-    # 1. Per participant.
+    mechanism = mechanism_mask(out)
+    # 1. Per participant (rate-card lines only: a mechanism line has no participant).
     if contract.participant_cap_pence is not None:
         already = _lookup_pence(pid, prior.by_participant)
         headroom = np.maximum(contract.participant_cap_pence - already, 0)
-        paid = _truncate(amount, pid_codes, headroom)
+        paid = np.where(mechanism, amount, _truncate(np.where(mechanism, 0, amount), pid_codes, headroom))
     else:
         paid = amount
     reductions[PARTICIPANT_CAP], amount = amount - paid, paid
@@ -350,11 +381,19 @@ def _participant_running(out: pd.DataFrame, contract: Contract, prior: PriorPaid
     already = _lookup_pence(out["participant_id"], prior.by_participant)
     net = out["net_pence"].to_numpy(dtype=np.int64)
     cumulative = already + pd.Series(net).groupby(pid_codes, sort=False).cumsum().to_numpy()
-    out["participant_paid_cum_pence"] = cumulative.astype(np.int64)
+    _set_running(out, contract, cumulative)
+
+
+def _set_running(out: pd.DataFrame, contract: Contract, cumulative: np.ndarray) -> None:
+    # A mechanism line has no participant: nothing runs up, no headroom.
+    mechanism = mechanism_mask(out)
+    out["participant_paid_cum_pence"] = np.where(mechanism, 0, cumulative).astype(np.int64)
     if contract.participant_cap_pence is None:
         out["participant_headroom_pence"] = pd.array([pd.NA] * len(out), dtype="Int64")
     else:
-        out["participant_headroom_pence"] = pd.array(contract.participant_cap_pence - cumulative, dtype="Int64")
+        headroom = pd.array(contract.participant_cap_pence - cumulative, dtype="Int64")
+        headroom[mechanism] = pd.NA
+        out["participant_headroom_pence"] = headroom
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,7 +444,10 @@ def split_payers(lines: pd.DataFrame, contract: Contract, prior_by_payer: Mappin
     for payer in contract.payers:
         if payer.share is not None:
             numerator, denominator = Decimal(payer.share).as_integer_ratio()
-            shares[payer.payer_id] = round_ratio_pence(net, numerator, denominator, contract.rounding)
+            # Rounded shares that add up to the whole line (e.g. 50% + 50% of 1p, half up) could
+            # exceed it: a fixed share never takes more than what the payers before it left.
+            rounded = round_ratio_pence(net, numerator, denominator, contract.rounding)
+            shares[payer.payer_id] = np.minimum(rounded, net - fixed_total)
             fixed_total += shares[payer.payer_id]
     remainder = contract.remainder_payer
     shares[remainder.payer_id] = net - fixed_total
@@ -442,18 +484,24 @@ def _refresh_participant(out: pd.DataFrame, contract: Contract, codes: np.ndarra
     old_before = old_cum - pd.Series(old_net).groupby(codes, sort=False).cumsum().to_numpy()
     net = out["net_pence"].to_numpy(dtype=np.int64)
     cumulative = old_before + pd.Series(net).groupby(codes, sort=False).cumsum().to_numpy()
-    out["participant_paid_cum_pence"] = cumulative.astype(np.int64)
-    if contract.participant_cap_pence is not None:
-        out["participant_headroom_pence"] = pd.array(contract.participant_cap_pence - cumulative, dtype="Int64")
+    _set_running(out, contract, cumulative)
     return out
 
 
 def run_claim(
-    events: pd.DataFrame, contract: Contract, prior: PriorPaid | None = None
+    events: pd.DataFrame, contract: Contract, prior: PriorPaid | None = None,
+    mechanism_parts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Pricing, caps and payer split in one call (the stages in order)."""
+    """Pricing, caps and payer split in one call (the stages in order). ``mechanism_parts``
+    (see :func:`mechanism_lines`) join the rate-card lines before the caps."""
     prior = prior or PriorPaid()
-    lines = price_events(events, contract)
+    lines = price_events(events, contract) if len(events) else None
+    if mechanism_parts is not None and len(mechanism_parts):
+        extra = mechanism_lines(mechanism_parts)
+        lines = extra if lines is None else pd.concat([lines, extra[[c for c in lines.columns if c in extra.columns]]],
+                                                      ignore_index=True)
+    if lines is None:
+        lines = price_events(events, contract)
     lines = apply_caps(lines, contract, prior)
     return split_payers(lines, contract, prior.by_payer)
 
@@ -514,7 +562,8 @@ def summarise(
 
     after = prior.plus_lines(lines, contract)
 
-    participant_ids = sorted(set(frame["participant_id"].astype(str)) | set(prior.by_participant))
+    people = frame[~mechanism_mask(frame)]
+    participant_ids = sorted(set(people["participant_id"].astype(str)) | set(prior.by_participant))
     participants = pd.DataFrame({"participant_id": participant_ids})
     participants["prior_paid_pence"] = _lookup(participant_ids, prior.by_participant)
     participants["paid_pence"] = _lookup(participant_ids, after.by_participant) - participants["prior_paid_pence"]

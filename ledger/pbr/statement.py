@@ -33,6 +33,7 @@ from ledger.pbr.claims import (
 )
 from ledger.pbr.contracts import Contract
 from ledger.pbr.eligibility import REASONS
+from ledger.pbr.mechanism_claims import FORMULA_COLUMNS, INPUT_COLUMNS, is_mechanism
 from ledger.pbr.plans import PLAN_COLUMNS
 from ledger.periods import Period
 
@@ -71,9 +72,10 @@ def annex_columns(contract: Contract) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-#: Section names in the order they are written.
-SECTIONS = ("statement", "payers", "rate_card", "by_outcome", "annex", "headroom", "payer_shares", "clawbacks",
-            "sample", "plan_vs_actual", "totals")  # fmt: skip
+#: Section names in the order they are written; the two mechanism sections only when the
+#: statement has mechanism lines.
+SECTIONS = ("statement", "payers", "rate_card", "by_outcome", "annex", "mechanism_inputs", "mechanism_formula",
+            "headroom", "payer_shares", "clawbacks", "sample", "plan_vs_actual", "totals")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ def build_statement(
     sample: Mapping[str, Any] | None = None,
     plan: pd.DataFrame | None = None,
     addressee: str | None = None,
+    mechanisms: Sequence[Mapping[str, Any]] = (),
 ) -> CouncilStatement:
     """Assemble the statement from a stored claim run.
 
@@ -150,7 +153,9 @@ def build_statement(
     ``prior``: what earlier runs paid. ``run_payers``: stored per-payer rows (clawback,
     approved, paid). ``clawbacks``: ``from_period``, ``amount_pence`` taken from this run.
     ``sample``: this run's validation sample, if any. ``plan``: a
-    :func:`ledger.pbr.plans.plan_vs_actual` frame, if a forecast was given.
+    :func:`ledger.pbr.plans.plan_vs_actual` frame, if a forecast was given. ``mechanisms``:
+    the stored results (``models.pbr_store.mechanism_records``) behind the mechanism lines:
+    their inputs and formula become the ``mechanism_inputs`` and ``mechanism_formula`` sections.
     """
     if addressee is not None and addressee not in contract.payer_ids:
         raise NotFound(f"contract {contract.contract_id} has no payer {addressee!r} "
@@ -185,7 +190,8 @@ def build_statement(
 
     # ------------------------------------------------------------------ headroom
     headroom: list[dict] = []
-    annex_participants = sorted(set(lines["participant_id"].astype(str)))
+    mechanism_line = lines["outcome_id"].map(is_mechanism).to_numpy(dtype=bool)
+    annex_participants = sorted(set(lines.loc[~mechanism_line, "participant_id"].astype(str)))
     participants = summary.participants.set_index("participant_id")
     for pid in annex_participants:
         p = participants.loc[pid]
@@ -282,12 +288,35 @@ def build_statement(
          "value_cap_pence": contract.outcome(price.outcome_id).value_cap_pence}
         for v in contract.rate_cards for price in v.prices
     ]  # fmt: skip
+    billed = {(str(a["outcome_id"]), Period.containing(_day(a["achieved_on"])).name)
+              for a in annex if is_mechanism(a["outcome_id"])}
+    inputs, formula = [], []
+    for m in mechanisms:
+        if (m["outcome_id"], m["period"]) not in billed:
+            continue
+        where = {"mechanism": m["outcome_id"], "period": m["period"]}
+        inputs.append(where | {"item": "", "field": "figures_file", "value": m.get("file_name") or "",
+                               "source": "evidence"})
+        inputs.append(where | {"item": "", "field": "figures_sha256", "value": m.get("input_hash") or "",
+                               "source": "evidence"})
+        inputs += [where | {k: _plain(r[k]) for k in ("item", "field", "value", "source")}
+                   for r in m["result"].get("inputs", [])]
+        formula += [where | {k: _plain(r[k]) for k in ("step", "formula", "value")}
+                    for r in m["result"].get("formula", [])]
+    missing = billed - {(m["outcome_id"], m["period"]) for m in mechanisms}
+    if missing:
+        raise InvariantBroken(f"mechanism lines without their recorded result: {sorted(missing)}")
+    mechanism_sections = (
+        Section("mechanism_inputs", INPUT_COLUMNS, tuple(inputs)),
+        Section("mechanism_formula", FORMULA_COLUMNS, tuple(formula)),
+    ) if billed else ()
     sections = (
         Section("statement", STATEMENT_COLUMNS, tuple({"field": k, "value": v} for k, v in header)),
         Section("payers", PAYER_COLUMNS, tuple(payers)),
         Section("rate_card", RATE_CARD_COLUMNS, tuple(rate_card)),
         Section("by_outcome", BY_OUTCOME_COLUMNS, tuple(by_outcome)),
         Section("annex", columns, tuple(annex)),
+        *mechanism_sections,
         Section("headroom", HEADROOM_COLUMNS, tuple(headroom)),
         Section("payer_shares", PAYER_SHARE_COLUMNS, tuple(payer_shares)),
         Section("clawbacks", CLAWBACK_COLUMNS, tuple(clawback_rows)),
@@ -296,6 +325,12 @@ def build_statement(
         Section("totals", ("item", "value"), tuple({"item": k, "value": totals[k]} for k in TOTAL_ITEMS)),
     )
     return CouncilStatement(contract.contract_id, period.name, contract.currency, addressee, sections)
+
+
+def _day(text: str):
+    from datetime import date
+
+    return date.fromisoformat(str(text)[:10])
 
 
 def _headroom(scope: str, key: str, unit: str, cap: int | None, before: int, this: int) -> dict:

@@ -25,6 +25,13 @@ Every figure the statement states is compared with the re-derived one; each diff
 the annex line (line number, participant, outcome, date) or the total row at fault. What the
 contract alone cannot tell (a line's eligibility, which depends on the participant register,
 and the clawback amounts carried from earlier samples) is taken as stated, and said so.
+
+Mechanism lines (outcome ``mechanism:<index>:<kind>``): the payment of each is recomputed with
+the documented formula (``ledger.pbr.mechanisms``, the pure rules) from the ``mechanism_inputs``
+section and the contract's ``[[mechanisms]]`` entry; every stated input and formula step is
+compared; then the line goes through the contract cap and the payer split like any line (the
+participant and per-outcome caps do not apply to it). Figures brought forward from earlier
+periods of the mechanism are taken as stated, like the headroom brought forward.
 """
 
 from __future__ import annotations
@@ -36,8 +43,11 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from ledger.errors import FuelError
 from ledger.money import allocate, round_minor
 from ledger.pbr.contracts import Contract
+from ledger.pbr.mechanism_claims import figures_from_input_rows, parse_outcome_id
+from ledger.periods import Period
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CAPS = ("participant_cap", "outcome_count_cap", "outcome_value_cap", "contract_cap", "payer_cap")
@@ -173,6 +183,10 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
     for r in rows["headroom"]:
         bf[(r.get("scope", ""), r.get("key", ""))] = _int(r.get("brought_forward")) or 0
 
+    # ---------------------------------------------------------------- mechanisms
+    mechanism_parts = _check_mechanisms(check, rows.get("mechanism_inputs", []), rows.get("mechanism_formula", []),
+                                        contract)
+
     # ---------------------------------------------------------------- the annex, line by line
     annex = rows["annex"]
     payers = contract.payers
@@ -207,20 +221,34 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
         if accepted == bool(reason):
             check.note(where, "status", f"{r.get('status')} with reason {reason!r}", "accepted with no reason, or rejected with one")
 
-        version = contract.version_on(day)
-        price = (contract.price_on(oid, day) or 0) if oid in contract.outcome_ids else 0
+        mechanism = parse_outcome_id(oid) is not None
+        if mechanism:
+            version = None
+            key = (oid, Period.containing(day).name)
+            label = r.get("evidence_ref", "")
+            price = mechanism_parts.get(key, {}).get(label)
+            if price is None:
+                check.note(where, "mechanism payment", label or "(no label)",
+                           "a payment of the mechanism recomputed from the mechanism_inputs section")
+                price = 0
+        else:
+            version = contract.version_on(day)
+            price = (contract.price_on(oid, day) or 0) if oid in contract.outcome_ids else 0
         gross = price if accepted else 0
         amount = gross
         cut: dict[str, int] = {}
 
-        # 1. participant cap
-        if contract.participant_cap_pence is not None:
+        # 1. participant cap (a mechanism line has no participant: steps 1-3 are the rate card's)
+        if mechanism:
+            cut["participant_cap"] = cut["outcome_count_cap"] = cut["outcome_value_cap"] = 0
+        elif contract.participant_cap_pence is not None:
             left = _remaining(contract.participant_cap_pence, bf.get(("participant", pid), 0) + part_used.get(pid, 0))
             paid = min(amount, left)
         else:
             paid = amount
-        cut["participant_cap"], amount = amount - paid, paid
-        part_used[pid] = part_used.get(pid, 0) + amount
+        if not mechanism:
+            cut["participant_cap"], amount = amount - paid, paid
+            part_used[pid] = part_used.get(pid, 0) + amount
         # 2. outcome count cap: the k-th line still payable is paid while brought forward + k < cap
         outcome = contract.outcome(oid) if oid in contract.outcome_ids else None
         paid = amount
@@ -229,13 +257,15 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
                 paid = 0
         if amount > 0:
             count_seen[oid] = count_seen.get(oid, 0) + 1
-        cut["outcome_count_cap"], amount = amount - paid, paid
+        if not mechanism:
+            cut["outcome_count_cap"], amount = amount - paid, paid
         # 3. outcome value cap
         if outcome is not None and outcome.value_cap_pence is not None:
             paid = min(amount, _remaining(outcome.value_cap_pence, bf.get(("outcome_value", oid), 0) + value_used.get(oid, 0)))
         else:
             paid = amount
-        cut["outcome_value_cap"], amount = amount - paid, paid
+        if not mechanism:
+            cut["outcome_value_cap"], amount = amount - paid, paid
         value_used[oid] = value_used.get(oid, 0) + amount
         # 4. contract cap
         if contract.contract_cap_pence is not None:
@@ -248,7 +278,8 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
         shares: dict[str, int] = {}
         for payer in payers:
             if payer.share is not None:
-                shares[payer.payer_id] = round_minor(Fraction(amount) * Fraction(Decimal(payer.share)), contract.rounding)
+                rounded = round_minor(Fraction(amount) * Fraction(Decimal(payer.share)), contract.rounding)
+                shares[payer.payer_id] = min(rounded, amount - sum(shares.values()))  # never past the line
         shares[remainder_payer] = amount - sum(shares.values())
         payer_cut = 0
         cut_by_payer: dict[str, int] = {}
@@ -264,8 +295,9 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
             payer_used[payer.payer_id] += paid
         cut["payer_cap"] = payer_cut
         net = amount - payer_cut
-        part_final[pid] = part_final.get(pid, 0) + net
-        cumulative = bf.get(("participant", pid), 0) + part_final[pid]
+        if not mechanism:
+            part_final[pid] = part_final.get(pid, 0) + net
+        cumulative = 0 if mechanism else bf.get(("participant", pid), 0) + part_final[pid]
 
         derived = {
             "rate_card_version": version.version if version else "",
@@ -275,12 +307,13 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
             "net_pence": net,
             **{f"share_{p.payer_id}_pence": shares[p.payer_id] for p in payers},
             "participant_paid_cum_pence": cumulative,
-            "participant_headroom_pence": None if contract.participant_cap_pence is None
+            "participant_headroom_pence": None if contract.participant_cap_pence is None or mechanism
             else contract.participant_cap_pence - cumulative,
         }  # fmt: skip
         for field, value in derived.items():
             check.same(where, field, r.get(field), value)
         derived_lines.append({"participant_id": pid, "outcome_id": oid, "accepted": accepted, "reason": reason,
+                              "mechanism": mechanism,
                               "disputed": r.get("disputed") == "yes", "line_no": line_no, "cut_by_payer": cut_by_payer,
                               **derived})  # fmt: skip
 
@@ -298,6 +331,52 @@ def verify_statement_csv(text: str, contract: Contract) -> VerifyResult:
         "clawbacks carried from earlier samples (clawbacks section)",
     )
     return VerifyResult(tuple(check.differences), len(annex), check.checked, taken)
+
+
+def _check_mechanisms(check: _Checker, inputs: list[dict], formula: list[dict],
+                      contract: Contract) -> dict[tuple[str, str], dict[str, int]]:
+    """Recompute each mechanism's payments from its stated inputs and the contract; compare every
+    stated input and formula step. Returns (outcome id, period) -> part label -> payment."""
+    from ledger.pbr.mechanism_inputs import compute_mechanism
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in inputs:
+        groups.setdefault((r.get("mechanism", ""), r.get("period", "")), []).append(r)
+    steps: dict[tuple[str, str], list[dict]] = {}
+    for r in formula:
+        steps.setdefault((r.get("mechanism", ""), r.get("period", "")), []).append(r)
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for (oid, period), stated in groups.items():
+        where = f"mechanism_inputs {oid} {period}"
+        parsed = parse_outcome_id(oid)
+        if parsed is None or not 0 <= parsed[0] < len(contract.mechanisms) or contract.mechanisms[parsed[0]][0] != parsed[1]:
+            check.note(where, "mechanism", oid, "a [[mechanisms]] entry of the contract (mechanism:<index>:<kind>)")
+            continue
+        index, kind = parsed
+        try:
+            figures, earlier = figures_from_input_rows(kind, stated)
+            _, result = compute_mechanism(kind, dict(contract.mechanisms[index][1]), figures, Period.parse(period),
+                                          earlier)
+        except FuelError as exc:
+            check.note(where, "figures", "as stated", f"figures the mechanism can compute ({exc.message})")
+            continue
+        by_key = {(r.get("item", ""), r.get("field", ""), r.get("source", "")): r for r in stated}
+        for r in result["inputs"]:
+            key = (r["item"], r["field"], r["source"])
+            label = f"{where}: {r['item'] + ' ' if r['item'] else ''}{r['field']} ({r['source']})"
+            if key not in by_key:
+                check.note(label, "value", "missing", r["value"])
+            else:
+                check.same(label, "value", by_key[key].get("value"), r["value"])
+        stated_steps = {r.get("step", ""): r for r in steps.get((oid, period), [])}
+        for r in result["formula"]:
+            label = f"mechanism_formula {oid} {period}: {r['step']}"
+            if r["step"] not in stated_steps:
+                check.note(label, "value", "missing", r["value"])
+            else:
+                check.same(label, "value", stated_steps[r["step"]].get("value"), r["value"])
+        out[(oid, period)] = {label: int(pence) for label, pence in result["parts"]}
+    return out
 
 
 def _check_by_outcome(check: _Checker, stated: list[dict], lines: list[dict]) -> None:
@@ -343,7 +422,8 @@ def _check_headroom(check: _Checker, stated: list[dict], lines: list[dict], cont
     for d in lines:
         paid = d["net_pence"]
         key = ("participant", d["participant_id"])
-        this[key] = this.get(key, 0) + (paid if paid > 0 else 0)
+        if not d["mechanism"]:
+            this[key] = this.get(key, 0) + (paid if paid > 0 else 0)
         if paid > 0:
             this[("outcome_count", d["outcome_id"])] = this.get(("outcome_count", d["outcome_id"]), 0) + 1
             this[("outcome_value", d["outcome_id"])] = this.get(("outcome_value", d["outcome_id"]), 0) + paid
@@ -351,7 +431,8 @@ def _check_headroom(check: _Checker, stated: list[dict], lines: list[dict], cont
         for p in contract.payers:
             this[("payer", p.payer_id)] = this.get(("payer", p.payer_id), 0) + d[f"share_{p.payer_id}_pence"]
     for d in lines:
-        caps[("participant", d["participant_id"])] = contract.participant_cap_pence
+        if not d["mechanism"]:
+            caps[("participant", d["participant_id"])] = contract.participant_cap_pence
     for o in contract.outcomes:
         caps[("outcome_count", o.outcome_id)] = o.count_cap
         caps[("outcome_value", o.outcome_id)] = o.value_cap_pence

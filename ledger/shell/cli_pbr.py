@@ -418,7 +418,8 @@ def claims_mechanism(contract: ContractOption, period: PeriodOption,
                      index: Annotated[int, typer.Option("--index", help="Which [[mechanisms]] entry (0 = first).")] = 0,
                      sheet: SheetOption = None,
                      user: UserOption = None, as_json: JsonFlag = False) -> None:
-    """Compute a contract's comparison mechanism for a period and record the result."""
+    """Import a period's mechanism figures (all or nothing), compute the payment and record it
+    with the file; the next `fuel claims run` bills it beside the rate-card lines."""
     from ledger.pbr.mechanism_inputs import compute_mechanism, figures_from_rows
     from ledger.periods import Period
     from ledger.shell.xlsx_in import is_workbook
@@ -446,10 +447,12 @@ def claims_mechanism(contract: ContractOption, period: PeriodOption,
         quarter = Period.parse(period)
         payment, result = compute_mechanism(kind, dict(params), figures, quarter,
                                             mechanism_results(conn, contract, index, quarter.name))
-        status = record_mechanism(conn, contract, quarter.name, index, kind, text, payment, result, current_user(user))
+        status = record_mechanism(conn, contract, quarter.name, index, kind, text, payment, result, current_user(user),
+                                  file_name=data.name)
     payload = {"contract": contract, "period": quarter.name, "kind": kind, "payment_pence": payment,
                "status": status, "result": result}  # fmt: skip
-    _print(payload, as_json, lines=[f"{kind} for {contract} {quarter.name}: payment {payment} pence ({status})"])
+    _print(payload, as_json, lines=[f"{kind} for {contract} {quarter.name}: payment {payment} pence ({status}); "
+                                    f"billed by the next `fuel claims run`"])
 
 
 @claims_app.command("plan")

@@ -8,8 +8,8 @@ on any database, without the statements.
 
 Each quarter, in the order a fund manager works: the quarter's flows (calls, receipts,
 restricted transfers, disbursements, the write-down) and the management fee; the providers'
-new participants and outcome events; the claim run; the ageing contract's baseline mechanism;
-a waterfall distribution in some quarters; the quarter closed; then, in the next quarter, the
+new participants and outcome events; the ageing contract's baseline mechanism figures; the
+claim run (which bills them beside the rate-card lines); a waterfall distribution in some quarters; the quarter closed; then, in the next quarter, the
 claim approved, invoiced and paid, passed through to the joint-prime partners, and (once) a
 validation sample with a clawback. The fund's history is 2024 onwards, so quarters close on a
 simulated clock (the day after each quarter ends). Nothing here computes a rule: the data
@@ -183,13 +183,7 @@ def _claim_quarter(conn, shape, quarter: Period, registers, events, built: Built
                                   f"{contract}-outcomes-{quarter.name}.csv", USER,
                                   submitted_on=quarter.last_day + timedelta(days=10))
         built.outcome_rows += len(achieved)
-    try:
-        pbr_store.run_claims(conn, contract, quarter.name, USER)
-    except ValidationError as exc:
-        if "no outcome events" not in str(exc):
-            raise
-    else:
-        built.runs.add((contract, quarter.name))
+    # The quarter's mechanism figures first: the claim run bills them beside the rate-card lines.
     contract_value = pbr_store.get_contract(conn, contract)
     for index, (kind, params) in enumerate(contract_value.mechanisms):
         from ledger.pbr.mechanism_inputs import compute_mechanism
@@ -197,8 +191,16 @@ def _claim_quarter(conn, shape, quarter: Period, registers, events, built: Built
         text = data.mechanism_figures(built.seed, quarter)
         payment, result = compute_mechanism(kind, dict(params), tomllib.loads(text), quarter,
                                             pbr_store.mechanism_results(conn, contract, index, quarter.name))
-        pbr_store.record_mechanism(conn, contract, quarter.name, index, kind, text, payment, result, USER)
+        pbr_store.record_mechanism(conn, contract, quarter.name, index, kind, text, payment, result, USER,
+                                   file_name=f"{contract}-{kind}-{quarter.name}.toml")
         built.mechanism_pence += payment
+    try:
+        pbr_store.run_claims(conn, contract, quarter.name, USER)
+    except ValidationError as exc:
+        if "no outcome events" not in str(exc):
+            raise
+    else:
+        built.runs.add((contract, quarter.name))
 
 
 def _distribute(conn, quarter: Period, reserve_pence: int, terms, built: Built) -> None:

@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from ledger.pbr.claims import CAP_KINDS, payer_reduction_column, reduction_column, share_column
+from ledger.pbr.mechanism_claims import is_mechanism
 from ledger.pbr.plans import PlanVersion, plan_vs_actual
 from ledger.pbr.statement import CouncilStatement, build_statement, to_csv
 from ledger.periods import Period
@@ -86,7 +87,11 @@ def statement_for(
     plan = None
     if plans:
         plan = plan_vs_actual(plans, pbr_store.actuals_by_quarter(conn, contract_id), as_of or quarter.last_day)
-    return build_statement(contract, quarter, run.as_dict(), lines, prior, run_payers, clawbacks, sample, plan, payer)
+    mechanism_periods = sorted({Period.containing(date.fromisoformat(str(d)[:10])).name
+                                for o, d in zip(lines["outcome_id"], lines["achieved_on"]) if is_mechanism(o)})
+    mechanisms = pbr_store.mechanism_records(conn, contract_id, mechanism_periods) if mechanism_periods else []
+    return build_statement(contract, quarter, run.as_dict(), lines, prior, run_payers, clawbacks, sample, plan, payer,
+                           mechanisms)
 
 
 # ---------------------------------------------------------------------------- renderings
@@ -134,12 +139,21 @@ def render_html(statement: CouncilStatement) -> str:
         payer_ids=[r["payer_id"] for r in statement.rows("payers")],
         headroom=headroom, payer_shares=statement.rows("payer_shares"),
         addressed=shares.get(statement.addressee) if statement.addressee else None,
+        mechanism_inputs=_rows_or_none(statement, "mechanism_inputs"),
+        mechanism_formula=_rows_or_none(statement, "mechanism_formula"),
         clawbacks=statement.rows("clawbacks"), sample={r["field"]: r["value"] for r in statement.rows("sample")},
         plan=statement.rows("plan_vs_actual"), charts=charts(statement),
         cap_kinds=CAP_KINDS, cap_labels=CAP_LABELS, reduction_column=reduction_column, share_column=share_column,
         reasons=[c for c in statement.section("by_outcome").columns if c.startswith("rejected_")],
         narrative=council_narrative(statement),
     )  # fmt: skip
+
+
+def _rows_or_none(statement: CouncilStatement, name: str):
+    try:
+        return statement.rows(name)
+    except KeyError:
+        return ()
 
 
 def render_pdf(html_text: str) -> bytes:

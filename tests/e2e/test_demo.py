@@ -47,6 +47,11 @@ def test_demo_builds_the_fund_and_writes_every_statement(tmp_path):
         checked = verify_statement_csv(path.read_text(encoding="utf-8"),
                                        load_contract_toml(contract_file.read_text(), contract_file.name))
         assert checked.ok, [d.text() for d in checked.differences][:5]
+    # issue 17: the ageing-well baseline mechanism is billed each quarter, so Wirral's statement shows
+    # its line, its inputs and its formula (and verify above re-derived them)
+    wirral = next(p for p in councils if p.name.endswith("wirral-mbc.csv")).read_text(encoding="utf-8")
+    assert "mechanism:0:baseline_reduction" in wirral and "[mechanism_inputs]" in wirral
+    assert ",,actual_units," in wirral and "[mechanism_formula]" in wirral
     assert len(list((out / "partners").glob("*.html"))) == 3
     assert len(list((out / "fund-manager").glob("*.html"))) == 6
     assert (out / "ledger.journal").stat().st_size > 0

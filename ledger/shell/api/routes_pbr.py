@@ -230,7 +230,8 @@ def recheck(contract_id: str, period: Period, body: s.RecheckIn, principal: Call
           summary="Compute a comparison mechanism")
 def mechanism(contract_id: str, body: s.MechanismIn, principal: Caller, engine: EngineDep) -> dict:
     """Compute one of the contract's mechanisms (cohort comparison, baseline, savings share...)
-    for a period from its figures, and record the result."""
+    for a period from its figures, and record the result with the figures; the next claim run
+    bills it (``POST /contracts/{id}/claims``) like any outcome."""
     import tomllib
 
     from ledger.pbr.mechanism_inputs import compute_mechanism
