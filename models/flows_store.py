@@ -482,11 +482,16 @@ def record_event(conn: Connection, event: FlowEvent, recorded_by: str = "fuel") 
     return result, result.created
 
 
-def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str = "fuel") -> Recorded:
+def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str = "fuel",
+                 only_fund: str | None = None) -> Recorded:
     """Validate a whole flows CSV, then post every new row in the caller's transaction.
 
     Any problem anywhere raises :class:`ImportRejected` listing every bad row, and nothing is
     written. Rows whose key is already posted with the same content are skipped.
+
+    ``only_fund`` (a fund manager's import) is checked on the parsed rows, so however the file
+    spells its ``fund`` header, a row for any other fund is refused; other funds' reference data
+    is not even consulted, so the refusal is the same whether that fund exists or not.
     """
     if not text.strip():
         raise ImportRejected(f"{source_name}: the file is empty; nothing was written",
@@ -499,7 +504,11 @@ def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str
     except Exception as exc:  # pandas' parser errors have no common user-facing base
         raise ImportRejected(f"{source_name}: not a readable CSV file; nothing was written", [str(exc)]) from None
     books = load_books(conn)
+    if only_fund is not None:
+        books = {only_fund: books[only_fund]} if only_fund in books else {}
     rows, problems = parse_flows(frame, books)
+    if only_fund is not None:
+        problems = [_scoped_problem(p, only_fund) for p in problems]
     if not problems:
         plan = plan_events(conn, rows, books)
         problems = [p.text() for p in plan.problems]
@@ -509,6 +518,13 @@ def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str
         )
     results = post_entries(conn, [draft for _, draft in plan.drafts], recorded_by) if plan.drafts else []
     return Recorded(tuple(results), len(plan.already))
+
+
+def _scoped_problem(text: str, only_fund: str) -> str:
+    """"unknown fund 'x'" in a fund manager's import: say which fund the import is for."""
+    if "unknown fund " in text:
+        return f"{text}: this import is for fund {only_fund!r} only"
+    return text
 
 
 # ---------------------------------------------------------------------------- commitments

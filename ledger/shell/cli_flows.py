@@ -28,6 +28,8 @@ from ledger.shell.cli_common import (
     UserOption,
     app,
     as_of_date,
+    refuse_other_fund,
+    write_scope,
     current_user,
     engine,
     output_format,
@@ -365,7 +367,9 @@ def _record(fund: str | None, make: Callable[[str], object], user: str | None, a
     from reports.render import emit
 
     with engine().begin() as conn:
-        event = make(_resolve_fund(conn, fund))
+        scope = write_scope(conn, user)
+        event = make(_resolve_fund(conn, fund or scope))
+        refuse_other_fund(scope, event.fund)
         result, created = record_event(conn, event, current_user(user))
     entry = result.entry
     status = "posted" if created else "already posted"
@@ -589,7 +593,8 @@ def import_flows_cmd(
     table = Table(file, sheet, frozenset({"date"}))
     try:
         with engine().begin() as conn:
-            result = import_flows(conn, table.text, table.source_name, current_user(user))
+            result = import_flows(conn, table.text, table.source_name, current_user(user),
+                                  only_fund=write_scope(conn, user))
     except FuelError as exc:
         raise table.explain(exc) from None
     summary = {"file": file.name, "posted": result.posted, "already_posted": result.already,

@@ -1,0 +1,128 @@
+"""Fund isolation (issue 16, items 1-6): a fund manager writes only into its own fund, through
+every write path, whatever the input's spelling; ids that belong to a fund are the fund's; a
+contract's dimensions exist and are its fund's; a payer acts only on its own share.
+
+The world is tests/api/world.py (two funds, "fuel-lcr" managed by the fund-manager token and
+"other-fund"), built on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api.conftest import api  # noqa: F401  (the API tests' world on both backends)
+from tests.api.world import OTHER_FUND, OWN_FUND, auth
+from tests.web.conftest import csrf_of, sign_in
+
+ROW = "drawdown_notice,2026-11-03,{fund},100.00,{tranche},call-{n}\n"
+TRANCHE = {OWN_FUND: "senior", OTHER_FUND: "senior-o"}
+#: the fund header as the adversarial pass spelled it: upper case, a leading space, both
+HEADERS = ("FUND", " fund", " Fund ")
+
+
+def _flows(header: str, fund: str, n: int) -> str:
+    return f"event,date,{header},amount,tranche,key\n" + ROW.format(fund=fund, tranche=TRANCHE[fund], n=n)
+
+
+def _entries_in(engine, fund: str) -> int:
+    from models.tables import PostingRow
+
+    postings = PostingRow.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(postings).where(postings.c.fund == fund)).scalar_one()
+
+
+def run_cli(args: list[str], monkeypatch, capsys) -> tuple[int, str]:
+    from ledger.shell.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["fuel", *args])
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- item 1
+
+
+def test_no_write_path_posts_into_a_fund_the_principal_does_not_manage(api, db_url, tmp_path, monkeypatch, capsys):
+    """API import (text and rows), event POST, journal POST, the web import form, and the CLI
+    as a scoped fund manager: each refuses a row or event for another fund, however the fund
+    header is spelled."""
+    from models.web_store import create_user
+
+    client, token = api.client, api.world.tokens["fund_manager"]
+    before = _entries_in(api.engine, OTHER_FUND)
+    with api.engine.begin() as conn:
+        create_user(conn, "fm-cli", "a-long-password", "fund_manager", OWN_FUND)
+    refusals = []
+    for header in HEADERS:
+        refusals += _attempts(header, api, db_url, tmp_path, monkeypatch, capsys)
+    assert len(refusals) == 7 * len(HEADERS)
+    for where, status, text in refusals:
+        assert status in (404, 422), (where, status, text[:2000])
+        assert "Traceback" not in text, where
+        assert "Other Fund" not in text, (where, text[:2000])  # nothing of the other fund is shown
+    assert _entries_in(api.engine, OTHER_FUND) == before
+
+
+def _attempts(header, api, db_url, tmp_path, monkeypatch, capsys) -> list:
+    client, token = api.client, api.world.tokens["fund_manager"]
+    refusals = []
+    # API: a flows import whose fund header is spelled differently
+    response = client.post(f"/funds/{OWN_FUND}/imports/flows", headers=auth(token),
+                           json={"csv": _flows(header, OTHER_FUND, 1), "file_name": "f.csv"})
+    refusals.append(("api import", response.status_code, response.text))
+    response = client.post(f"/funds/{OWN_FUND}/imports/flows", headers=auth(token), json={
+        "rows": [{header: OTHER_FUND, "event": "drawdown_notice", "date": "2026-11-03", "amount": "100.00",
+                  "tranche": "senior-o", "key": "k2"}],
+        "file_name": "rows.csv"})
+    refusals.append(("api rows", response.status_code, response.text))
+    # API: another fund in the path (404, as if it did not exist)
+    response = client.post(f"/funds/{OTHER_FUND}/events", headers=auth(token),
+                           json={"kind": "drawdown_notice", "date": "2026-11-03", "amount": "100.00",
+                                 "tranche": "senior-o"})
+    refusals.append(("api event", response.status_code, response.text))
+    response = client.post(f"/funds/{OWN_FUND}/entries", headers=auth(token), json={"entries": [{
+        "date": "2026-11-03", "description": "x", "idempotency_key": "manual-1",
+        "postings": [{"account": "1000", "amount_pence": 100, "currency": "GBP", "fund": OTHER_FUND},
+                     {"account": "1000", "amount_pence": -100, "currency": "GBP", "fund": OTHER_FUND}]}]})
+    refusals.append(("api entries", response.status_code, response.text))
+    # the web import form
+    sign_in(client, token)
+    csrf = csrf_of(client, f"/ui/funds/{OWN_FUND}/imports/new")
+    response = client.post(f"/ui/funds/{OWN_FUND}/imports",
+                           data={"csrf": csrf, "csv_text": _flows(header, OTHER_FUND, 3)}, follow_redirects=False)
+    refusals.append(("web import", response.status_code, response.text))
+    client.cookies.clear()
+    # the CLI, recording as a web user who manages the own fund
+    monkeypatch.setenv("FUEL_USER", "fm-cli")
+    path = tmp_path / "flows.csv"
+    path.write_text(_flows(header, OTHER_FUND, 4))
+    code, err = run_cli(["--db", db_url, "import", "flows", str(path)], monkeypatch, capsys)
+    refusals.append(("cli import", 422 if code == 1 else code, err))
+    code, err = run_cli(["--db", db_url, "record", "drawdown-notice", "--fund", OTHER_FUND,
+                         "--tranche", "senior-o", "--amount", "100.00", "--date", "2026-11-03"], monkeypatch, capsys)
+    refusals.append(("cli record", 422 if code == 1 else code, err))
+    return refusals
+
+
+def test_a_scoped_import_into_its_own_fund_still_posts(api, db_url, tmp_path, monkeypatch, capsys):
+    from models.web_store import create_user
+
+    response = api.client.post(f"/funds/{OWN_FUND}/imports/flows", headers=auth(api.world.tokens["fund_manager"]),
+                               json={"csv": _flows("FUND", OWN_FUND, 1), "file_name": "f.csv"})
+    assert response.status_code == 201, response.text
+    with api.engine.begin() as conn:
+        create_user(conn, "fm-cli", "a-long-password", "fund_manager", OWN_FUND)
+    monkeypatch.setenv("FUEL_USER", "fm-cli")
+    path = tmp_path / "flows.csv"
+    path.write_text(_flows(" fund", OWN_FUND, 2))
+    code, err = run_cli(["--db", db_url, "import", "flows", str(path)], monkeypatch, capsys)
+    assert code == 0, err
