@@ -114,15 +114,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- contracts
 
 
-def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str = "fuel") -> tuple[Contract, str]:
+def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str = "fuel",
+                  only_fund: str | None = None) -> tuple[Contract, str]:
     """Check and store a contract file. Returns the contract and ``added``/``unchanged``/``updated``.
 
-    The fund: the file's ``fund``, else the database's only fund, else none (postings then carry
-    no fund dimension). A contract that already has claim runs cannot be changed: load the new
+    The fund: the file's ``fund``, else ``only_fund`` (a fund manager's load), else the
+    database's only fund, else none (postings then carry no fund dimension). Everything is
+    checked before anything is stored: a fund manager's file must be for its own fund, and a
+    contract never changes fund (a file with another fund's contract id is refused, without
+    naming that fund). A contract that already has claim runs cannot be changed: load the new
     terms under a new id.
     """
     contract = load_contract_toml(text, source_name)
-    fund = contract.fund or _default_fund(conn, contract.contract_id)
+    fund = contract.fund or only_fund or _default_fund(conn, contract.contract_id)
+    if only_fund is not None and fund != only_fund:
+        raise NotFound(f"unknown fund {fund!r}: contracts may be loaded for fund {only_fund!r} only", field="fund")
     contract = replace(contract, fund=fund)
     row = {
         "id": contract.contract_id, "name": contract.name, "project": contract.project,
@@ -131,6 +137,9 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
         "loaded_at": utc_now(), "loaded_by": loaded_by,
     }  # fmt: skip
     existing = conn.execute(select(contracts_t).where(contracts_t.c.id == contract.contract_id)).mappings().first()
+    if existing is not None and existing["fund"] != fund and (existing["fund"] is not None or only_fund is not None):
+        raise ValidationError(f"contract id {contract.contract_id!r} is already used by another fund's contract; "
+                              "a contract never changes fund: choose another id", field="id")
     if existing is None:
         conn.execute(contracts_t.insert().values(**row))
         return contract, "added"

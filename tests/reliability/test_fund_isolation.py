@@ -126,3 +126,53 @@ def test_a_scoped_import_into_its_own_fund_still_posts(api, db_url, tmp_path, mo
     path.write_text(_flows(" fund", OWN_FUND, 2))
     code, err = run_cli(["--db", db_url, "import", "flows", str(path)], monkeypatch, capsys)
     assert code == 0, err
+
+
+# ---------------------------------------------------------------------------- item 2
+
+
+def test_a_contract_id_from_another_fund_is_refused_before_anything_is_stored(api, db_url, tmp_path,
+                                                                              monkeypatch, capsys):
+    """While another fund's contract has no claim runs, a file with its id (and the caller's
+    fund) is refused; the stored contract keeps its fund and text, and the refusal does not
+    name the other fund."""
+    from models.pbr_store import contracts_t, load_contract
+    from tests.api.world import OTHER_PAYER, contract_text
+
+    with api.engine.begin() as conn:
+        load_contract(conn, contract_text("other-new", OTHER_FUND, OTHER_PAYER), "other-new.toml", "test")
+        stored = conn.execute(select(contracts_t).where(contracts_t.c.id == "other-new")).mappings().one()
+    takeover = contract_text("other-new", OWN_FUND, "council").replace('name = "', 'name = "Taken ', 1)
+    response = api.client.post("/contracts", headers=auth(api.world.tokens["fund_manager"]),
+                               json={"toml": takeover, "source_name": "takeover.toml"})
+    assert response.status_code == 422, response.text
+    assert "another fund" in response.text and OTHER_FUND not in response.text
+    # the operator's CLI cannot move it either, nor a scoped user
+    path = tmp_path / "takeover.toml"
+    path.write_text(takeover)
+    code, err = run_cli(["--db", db_url, "contracts", "load", str(path)], monkeypatch, capsys)
+    assert code == 1 and "a contract never changes fund" in err, err
+    with api.engine.connect() as conn:
+        after = conn.execute(select(contracts_t).where(contracts_t.c.id == "other-new")).mappings().one()
+    assert (after["fund"], after["content_hash"], after["name"]) == (stored["fund"], stored["content_hash"],
+                                                                     stored["name"])
+
+
+def test_a_fund_managers_contract_for_another_fund_is_refused(api, db_url, tmp_path, monkeypatch, capsys):
+    from models.pbr_store import contracts_t
+    from models.web_store import create_user
+    from tests.api.world import OTHER_PAYER, contract_text
+
+    text = contract_text("brand-new", OTHER_FUND, OTHER_PAYER)
+    response = api.client.post("/contracts", headers=auth(api.world.tokens["fund_manager"]),
+                               json={"toml": text, "source_name": "new.toml"})
+    assert response.status_code == 404, response.text
+    with api.engine.begin() as conn:
+        create_user(conn, "fm-cli", "a-long-password", "fund_manager", OWN_FUND)
+    monkeypatch.setenv("FUEL_USER", "fm-cli")
+    path = tmp_path / "new.toml"
+    path.write_text(text)
+    code, err = run_cli(["--db", db_url, "contracts", "load", str(path)], monkeypatch, capsys)
+    assert code == 1 and f"for fund {OWN_FUND!r} only" in err, err
+    with api.engine.connect() as conn:
+        assert conn.execute(select(contracts_t.c.id).where(contracts_t.c.id == "brand-new")).first() is None

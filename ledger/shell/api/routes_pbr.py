@@ -40,12 +40,9 @@ def load_contract(body: s.ContractIn, principal: Caller, engine: EngineDep) -> d
     the same text again changes nothing; a contract with claim runs cannot change (422)."""
     from models.pbr_store import load_contract as load
 
-    with engine.begin() as conn:
-        contract, status = load(conn, body.toml, body.source_name, recorded_by(principal))
-        if principal.role == FM and contract.fund != principal.scope:
-            # Raised inside the transaction: nothing is stored.
-            raise NotFound(f"unknown fund {contract.fund!r}: this token may load contracts for fund "
-                           f"{principal.scope!r} only", field="fund")
+    only_fund = principal.scope if principal.role == FM else None
+    with engine.begin() as conn:  # the fund is checked before anything is stored
+        contract, status = load(conn, body.toml, body.source_name, recorded_by(principal), only_fund=only_fund)
     return {"contract": contract.contract_id, "status": status, "fund": contract.fund,
             "outcomes": len(contract.outcomes), "payers": list(contract.payer_ids),
             "rate_card_versions": [v.version for v in contract.rate_cards],
