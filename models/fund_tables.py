@@ -31,6 +31,9 @@ class PartyRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: str = Field(max_length=16, index=True)
     investor_type: str | None = Field(default=None, max_length=32)
+    # The fund whose setup (or manager) created it; None: added by the operator, shared. Only
+    # that fund may change it, and only while no other fund uses it (models/flows_store.py).
+    owner_fund: str | None = Field(default=None, max_length=64, index=True)
 
 
 class TrancheRow(SQLModel, table=True):

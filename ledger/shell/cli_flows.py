@@ -91,8 +91,11 @@ def _resolve_fund(conn, fund: str | None) -> str:
 
 
 def _save(saver: Callable, value, what: str) -> None:
+    from models.flows_store import save_party
+
     with engine().begin() as conn:
-        outcome = saver(conn, value)
+        scope = write_scope(conn, None)  # $FUEL_USER: a fund manager changes only its fund's parties
+        outcome = saver(conn, value, for_fund=scope) if saver is save_party and scope else saver(conn, value)
     typer.echo(f"{what} {value.id}: {outcome}")
 
 
@@ -129,6 +132,7 @@ def fund_load(
         raise FuelError(f"{file}: not valid TOML: {exc}") from None
     setup = fund_setup_from_mapping(data, file.name)
     with engine().begin() as conn:
+        refuse_other_fund(write_scope(conn, user), setup.fund.id)
         counts = save_setup(conn, setup, current_user(user))
         terms = store_setup_terms(conn, setup, file, current_user(user))
     summary = "; ".join(

@@ -176,3 +176,74 @@ def test_a_fund_managers_contract_for_another_fund_is_refused(api, db_url, tmp_p
     assert code == 1 and f"for fund {OWN_FUND!r} only" in err, err
     with api.engine.connect() as conn:
         assert conn.execute(select(contracts_t.c.id).where(contracts_t.c.id == "brand-new")).first() is None
+
+
+# ---------------------------------------------------------------------------- item 3
+
+
+def _party_name(engine, party_id: str) -> str:
+    from models.flows_store import parties_t
+
+    with engine.connect() as conn:
+        return conn.execute(select(parties_t.c.name).where(parties_t.c.id == party_id)).scalar_one()
+
+
+def test_a_fund_manager_changes_only_its_own_funds_parties(api):
+    """Another fund's manager cannot rename this fund's investor (POST /parties or its setup);
+    a party both funds use is changed through neither; a party only this fund uses can be."""
+    from models.api_store import create_token
+    from tests.api.world import OTHER_INVESTOR, OWN_INVESTOR
+
+    with api.engine.begin() as conn:
+        other_fm = create_token(conn, "fm-other", "fund_manager", OTHER_FUND)[0]
+    own_fm = api.world.tokens["fund_manager"]
+    renamed = {"id": OWN_INVESTOR, "name": "Renamed by another fund", "kind": "investor",
+               "investor_type": "social_investor"}
+    response = api.client.post("/parties", headers=auth(other_fm), json=renamed)
+    assert response.status_code == 422, response.text
+    assert "used by another fund" in response.text and OWN_FUND not in response.text
+    setup = {"fund": {"id": OTHER_FUND, "name": "Other Fund", "currency": "GBP"}, "parties": [renamed]}
+    response = api.client.post(f"/funds/{OTHER_FUND}/setup", headers=auth(other_fm), json=setup)
+    assert response.status_code == 422, response.text
+    assert _party_name(api.engine, OWN_INVESTOR) == "Investor A"
+    # inv-b is committed to both funds: neither fund's manager may rename it
+    shared = {"id": OTHER_INVESTOR, "name": "Renamed", "kind": "investor", "investor_type": "social_investor"}
+    for token in (own_fm, other_fm):
+        response = api.client.post("/parties", headers=auth(token), json=shared)
+        assert response.status_code == 422, response.text
+    assert _party_name(api.engine, OTHER_INVESTOR) == "Investor B"
+    # a new party, and a party only the own fund uses, are the own fund's to change
+    response = api.client.post("/parties", headers=auth(other_fm),
+                               json={"id": "new-payer", "name": "New payer", "kind": "payer"})
+    assert response.status_code == 201, response.text
+    response = api.client.post("/parties", headers=auth(own_fm), json={**renamed, "name": "Investor A Ltd"})
+    assert response.status_code == 201, response.text
+    assert _party_name(api.engine, OWN_INVESTOR) == "Investor A Ltd"
+    # ... but not a party another fund created
+    response = api.client.post("/parties", headers=auth(own_fm),
+                               json={"id": "new-payer", "name": "Taken", "kind": "payer"})
+    assert response.status_code == 422, response.text
+    assert _party_name(api.engine, "new-payer") == "New payer"
+
+
+def test_fund_load_of_a_second_fund_does_not_change_the_first_funds_manager(db_url, tmp_path, monkeypatch, capsys):
+    from models.db import make_engine
+
+    first = ('[fund]\nid = "fund-one"\nname = "Fund one"\ncurrency = "GBP"\n'
+             '[[parties]]\nid = "{m}"\nname = "{name}"\nkind = "manager"\n')
+    (tmp_path / "one.toml").write_text(first.format(m="manager-one", name="Manager One LLP"))
+    (tmp_path / "two.toml").write_text(first.format(m="manager-one", name="Renamed by fund two")
+                                       .replace("fund-one", "fund-two").replace("Fund one", "Fund two"))
+    code, err = run_cli(["--db", db_url, "fund", "load", str(tmp_path / "one.toml")], monkeypatch, capsys)
+    assert code == 0, err
+    code, err = run_cli(["--db", db_url, "fund", "load", str(tmp_path / "two.toml")], monkeypatch, capsys)
+    assert code == 1 and "used by another fund" in err and "fund-one" not in err, err
+    engine = make_engine(db_url)
+    try:
+        assert _party_name(engine, "manager-one") == "Manager One LLP"
+        from models.flows_store import funds_t
+
+        with engine.connect() as conn:  # nothing of the refused file was stored
+            assert conn.execute(select(funds_t.c.id).where(funds_t.c.id == "fund-two")).first() is None
+    finally:
+        engine.dispose()

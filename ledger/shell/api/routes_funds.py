@@ -63,14 +63,16 @@ def list_parties(engine: EngineDep,
 
 
 @api.post("/parties", response_model=s.SavedOut, status_code=201, summary="Add or rename a party")
-def add_party(body: s.PartyIn, engine: EngineDep) -> dict:
-    """Add an investor, payer, provider or manager. Its kind and investor type cannot change."""
+def add_party(body: s.PartyIn, principal: Caller, engine: EngineDep) -> dict:
+    """Add an investor, payer, provider or manager. Its kind and investor type cannot change.
+    A new party belongs to the caller's fund; an existing one may be renamed only while no other
+    fund uses it."""
     from ledger.funds import Party
     from models.flows_store import save_party
 
     party = Party(body.id, body.name, body.kind, body.investor_type)
     with engine.begin() as conn:
-        return {"id": party.id, "status": save_party(conn, party)}
+        return {"id": party.id, "status": save_party(conn, party, for_fund=principal.scope)}
 
 
 @api.get("/parties/{party_id}", response_model=s.PartyOut, summary="One party")
