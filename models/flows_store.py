@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
@@ -86,6 +86,9 @@ def _upsert(conn: Connection, table, row: dict, fixed: Sequence[str], what: str)
     if all(existing[name] == value for name, value in row.items()):
         return "unchanged"
     for name in fixed:
+        if name == "fund_id" and existing[name] != row[name]:  # never say which fund has it
+            raise ValidationError(f"{what} id {row['id']!r} is already used by another fund; choose another id",
+                                  field="id")
         if existing[name] != row[name]:
             raise ValidationError(
                 f"{what} {row['id']} already exists with {name} {existing[name]!r}; it cannot change to {row[name]!r}",
@@ -446,11 +449,27 @@ def stored_events(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int,
     return found
 
 
+def fund_key(event: FlowEvent) -> str:
+    """The journal key of an event whose own key another fund's entry already has."""
+    return f"{event.fund}/{event.idempotency_key}"
+
+
+def journal_key(event: FlowEvent, stored: Mapping[str, tuple[int, dict]]) -> str:
+    """Idempotency keys are the fund's: the event's key, unless an entry of another fund holds
+    it; then the key under the fund's name (so one fund's key never collides with another's,
+    and a replay finds the fund's own entry)."""
+    key = event.idempotency_key
+    hit = stored.get(key)
+    if hit is not None and hit[1].get("fund") not in (None, event.fund):
+        return fund_key(event)
+    return key
+
+
 def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, FundBook]) -> Plan:
     """Check every event against the ledger as it stands plus the rows before it, build its
     entry with its posting rule, and collect every problem (nothing is written)."""
     lock_chain(conn)  # the position read here must not move before the post
-    stored = stored_events(conn, [r.event.idempotency_key for r in rows])
+    stored = stored_events(conn, [k for r in rows for k in (r.event.idempotency_key, fund_key(r.event))])
     lock_end = closed_through(conn)
     position = POSITIONS.position(conn)
     drafts: list[tuple[FlowRow, EntryDraft]] = []
@@ -459,7 +478,7 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
     planned_keys: dict[str, dict] = {}
     for item in rows:
         event = item.event
-        key = event.idempotency_key
+        key = journal_key(event, stored)
         if key in stored:
             entry_id, data = stored[key]
             if data == event.data():
@@ -483,6 +502,8 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
             if book is None:
                 raise NotFound(f"unknown fund {event.fund!r}", field="fund")
             draft = posting_rule(event, book, position)
+            if key != draft.idempotency_key:
+                draft = replace(draft, idempotency_key=key)
         except FuelError as exc:
             problems.append(RowProblem(item.row, exc))
             continue
@@ -511,7 +532,8 @@ def record_event(conn: Connection, event: FlowEvent, recorded_by: str = "fuel") 
     if plan.problems:
         raise plan.problems[0].error
     if plan.already:
-        entry_id = stored_events(conn, [event.idempotency_key])[event.idempotency_key][0]
+        stored = stored_events(conn, [event.idempotency_key, fund_key(event)])
+        entry_id = stored[journal_key(event, stored)][0]
         from models.ledger_store import get_entry
 
         return PostResult(get_entry(conn, entry_id), created=False), False

@@ -159,8 +159,10 @@ def post_entries(
         if key in existing:
             stored = existing[key]
             if stored.content_hash != fingerprint:
+                ours = {p.fund for p in draft.postings} >= {p.fund for p in stored.draft.postings}
+                which = f"for entry {stored.id} " if ours else ""  # never name another fund's entry
                 raise IdempotencyConflict(
-                    f"idempotency key {key!r} was already used for entry {stored.id} with different "
+                    f"idempotency key {key!r} was already used {which}with different "
                     "content; use a new key for a new entry",
                     field="idempotency_key",
                 )

@@ -86,13 +86,13 @@ def _attempts(header, api, db_url, tmp_path, monkeypatch, capsys) -> list:
     refusals.append(("api rows", response.status_code, response.text))
     # API: another fund in the path (404, as if it did not exist)
     response = client.post(f"/funds/{OTHER_FUND}/events", headers=auth(token),
-                           json={"kind": "drawdown_notice", "date": "2026-11-03", "amount": "100.00",
+                           json={"kind": "drawdown_notice", "effective_date": "2026-11-03", "amount_pence": 10000,
                                  "tranche": "senior-o"})
     refusals.append(("api event", response.status_code, response.text))
     response = client.post(f"/funds/{OWN_FUND}/entries", headers=auth(token), json={"entries": [{
-        "date": "2026-11-03", "description": "x", "idempotency_key": "manual-1",
-        "postings": [{"account": "1000", "amount_pence": 100, "currency": "GBP", "fund": OTHER_FUND},
-                     {"account": "1000", "amount_pence": -100, "currency": "GBP", "fund": OTHER_FUND}]}]})
+        "effective_date": "2026-11-03", "description": "x", "idempotency_key": "manual-1",
+        "postings": [{"account": "cash", "amount_pence": 100, "currency": "GBP", "fund": OTHER_FUND},
+                     {"account": "cash", "amount_pence": -100, "currency": "GBP", "fund": OTHER_FUND}]}]})
     refusals.append(("api entries", response.status_code, response.text))
     # the web import form
     sign_in(client, token)
@@ -247,3 +247,54 @@ def test_fund_load_of_a_second_fund_does_not_change_the_first_funds_manager(db_u
             assert conn.execute(select(funds_t.c.id).where(funds_t.c.id == "fund-two")).first() is None
     finally:
         engine.dispose()
+
+
+# ---------------------------------------------------------------------------- item 4
+
+
+def test_an_idempotency_key_another_fund_used_does_not_collide(api):
+    """The same event key in two funds gives two entries; each fund's replay finds its own."""
+    from models.api_store import create_token
+
+    with api.engine.begin() as conn:
+        other_fm = create_token(conn, "fm-other", "fund_manager", OTHER_FUND)[0]
+    own_fm = api.world.tokens["fund_manager"]
+    event = {"kind": "drawdown_notice", "effective_date": "2026-11-03", "amount_pence": 10000, "key": "call-nov"}
+    first = api.client.post(f"/funds/{OWN_FUND}/events", headers=auth(own_fm), json={**event, "tranche": "senior"})
+    assert first.status_code == 201, first.text
+    second = api.client.post(f"/funds/{OTHER_FUND}/events", headers=auth(other_fm),
+                             json={**event, "tranche": "senior-o"})
+    assert second.status_code == 201, second.text
+    assert second.json()["entry_id"] != first.json()["entry_id"]
+    assert str(first.json()["entry_id"]) not in second.text
+    for token, fund, tranche, original in ((own_fm, OWN_FUND, "senior", first), (other_fm, OTHER_FUND, "senior-o",
+                                                                                 second)):
+        replay = api.client.post(f"/funds/{fund}/events", headers=auth(token), json={**event, "tranche": tranche})
+        assert replay.status_code == 200, replay.text
+        assert replay.json()["entry_id"] == original.json()["entry_id"], (fund, replay.text, first.text, second.text)
+    # a flows import in the other fund with the key: already posted, not a conflict naming an entry
+    response = api.client.post(f"/funds/{OTHER_FUND}/imports/flows", headers=auth(other_fm), json={
+        "csv": "event,date,fund,amount,tranche,key\ndrawdown_notice,2026-11-03,other-fund,100.00,senior-o,call-nov\n",
+        "file_name": "f.csv"})
+    assert response.status_code == 201 and response.json()["already_posted"] == 1, response.text
+
+
+def test_no_error_names_another_funds_data(api):
+    """A tranche id or a manual entry's key another fund holds is refused without naming that
+    fund or its entry."""
+    from models.api_store import create_token
+
+    with api.engine.begin() as conn:
+        other_fm = create_token(conn, "fm-other", "fund_manager", OTHER_FUND)[0]
+    own_fm = api.world.tokens["fund_manager"]
+    entry = {"effective_date": "2026-11-03", "description": "x", "idempotency_key": "manual-1",
+             "postings": [{"account": "cash", "amount_pence": 100, "currency": "GBP"},
+                          {"account": "cash", "amount_pence": -100, "currency": "GBP"}]}
+    own = api.client.post(f"/funds/{OWN_FUND}/entries", headers=auth(own_fm), json={"entries": [entry]})
+    assert own.status_code == 201, own.text
+    other = api.client.post(f"/funds/{OTHER_FUND}/entries", headers=auth(other_fm), json={"entries": [entry]})
+    assert other.status_code in (201, 409, 422), other.text
+    assert f"entry {own.json()[0]['entry_id']}" not in other.text and OWN_FUND not in other.text
+    response = api.client.post(f"/funds/{OTHER_FUND}/tranches", headers=auth(other_fm),
+                               json={"id": "junior", "name": "Junior", "rank": 2, "kind": "repayable"})
+    assert OWN_FUND not in response.text, response.text
