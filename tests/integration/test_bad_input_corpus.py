@@ -64,7 +64,9 @@ def base_db(sqlite_template, tmp_path_factory) -> tuple[Path, str]:
     with engine.begin() as conn:
         save_setup(conn, setup)
         import_flows(conn, (ROOT / "fixtures" / "flows" / "example_flows.csv").read_text(), "example_flows.csv")
-        load_contract(conn, (PBR / "contract.toml").read_text(), "contract.toml")
+        contract = (PBR / "contract.toml").read_text()  # booked in the example fund, for one of its projects
+        contract = contract.replace('fund = "fuel-lcr"', 'fund = "lcr-outcomes"').replace('"PRJ-LCR-1"', '"aw-homecare"')
+        load_contract(conn, contract, "contract.toml")
         import_participants(conn, CONTRACT, (PBR / "participants.csv").read_text(), "participants.csv")
         token, _ = create_token(conn, "corpus", "fund_manager", "lcr-outcomes")
     engine.dispose()

@@ -8,6 +8,7 @@ The world is tests/api/world.py (two funds, "fuel-lcr" managed by the fund-manag
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -298,3 +299,120 @@ def test_no_error_names_another_funds_data(api):
     response = api.client.post(f"/funds/{OTHER_FUND}/tranches", headers=auth(other_fm),
                                json={"id": "junior", "name": "Junior", "rank": 2, "kind": "repayable"})
     assert OWN_FUND not in response.text, response.text
+
+
+# ---------------------------------------------------------------------------- item 5
+
+
+def test_a_contract_names_an_existing_fund_its_own_project_and_the_funds_currency(api):
+    from ledger.errors import NotFound, ValidationError
+    from models.pbr_store import contracts_t, load_contract
+    from tests.api.world import OTHER_PAYER, contract_text
+
+    own = contract_text("c-new", OWN_FUND, "council")
+    bad = {
+        "no such fund": (own.replace(f'fund = "{OWN_FUND}"', 'fund = "no-such-fund"'), NotFound,
+                         "unknown fund 'no-such-fund'"),
+        "no such project": (own.replace('project = "PRJ-LCR-1"', 'project = "PRJ-NOPE"'), NotFound,
+                            f"is not a project of fund {OWN_FUND}"),
+        "another fund's project": (own.replace('project = "PRJ-LCR-1"', 'project = "PRJ-O-1"'), NotFound,
+                                   f"project 'PRJ-O-1' is not a project of fund {OWN_FUND}"),
+        "another currency": (own.replace('currency = "GBP"', 'currency = "EUR"'), ValidationError,
+                             f"currency EUR is not fund {OWN_FUND}'s currency (GBP)"),
+    }
+    for case, (text, error, message) in bad.items():
+        with pytest.raises(error, match=re.escape(message)), api.engine.begin() as conn:
+            load_contract(conn, text, f"{case}.toml", "test")
+    response = api.client.post("/contracts", headers=auth(api.world.tokens["fund_manager"]),
+                               json={"toml": bad["another fund's project"][0], "source_name": "c.toml"})
+    assert response.status_code == 404 and OTHER_FUND not in response.text, response.text
+    with api.engine.connect() as conn:
+        assert conn.execute(select(contracts_t.c.id).where(contracts_t.c.id == "c-new")).first() is None
+    with api.engine.begin() as conn:  # the good one loads
+        assert load_contract(conn, contract_text("c-other", OTHER_FUND, OTHER_PAYER), "c.toml", "test")[1] == "added"
+
+
+def _posting(**dims):
+    from ledger.postings import Posting
+
+    base = dict(currency="GBP", fund=OWN_FUND, source=None, tranche=None, restriction=None, project=None,
+                counterparty=None)
+    base.update(dims)
+    return (Posting("cash", 100, **base), Posting("cash", -100, **base))
+
+
+@pytest.mark.parametrize("dims", [{"fund": "no-such-fund"}, {"project": "PRJ-O-1"}, {"tranche": "senior-o"},
+                                  {"project": "PRJ-NOPE"}], ids=["fund", "other-project", "other-tranche",
+                                                                 "no-project"])
+def test_every_posting_dimension_exists_and_is_its_funds_in_code_and_in_the_database(dims, api):
+    from datetime import date
+
+    from sqlalchemy import insert
+    from sqlalchemy.exc import DBAPIError
+
+    from ledger.errors import NotFound
+    from ledger.postings import EntryDraft
+    from models.ledger_store import post_entries
+    from models.tables import PostingRow
+
+    draft = EntryDraft(date(2026, 11, 3), "x", "dims-1", _posting(**dims), "manual")
+    with pytest.raises(NotFound), api.engine.begin() as conn:
+        post_entries(conn, [draft], "test")
+    # behind Fuel's back: the database refuses the posting itself
+    row = {"entry_id": 999_999, "line_no": 1, "effective_date": date(2026, 11, 3), "account_code": "cash",
+           "amount_pence": 100, "currency": "GBP", "fund": OWN_FUND, **dims}
+    with pytest.raises(DBAPIError, match="posting dimension refused"), api.engine.begin() as conn:
+        conn.execute(insert(PostingRow.__table__).values(**row))
+    own = {"project": "PRJ-LCR-1"} if "project" in dims else {"tranche": "senior"} if "tranche" in dims else {}
+    with api.engine.connect() as conn:  # the same posting with its own fund's dimensions is accepted
+        transaction = conn.begin()
+        conn.execute(insert(PostingRow.__table__).values(**{**row, "fund": OWN_FUND, **own}))
+        transaction.rollback()
+
+
+# ---------------------------------------------------------------------------- item 6
+
+
+def test_each_payer_approves_only_its_own_share(api):
+    """A council approving a two-payer claim posts its own share only; the central payer's
+    share waits for its approval (here the fund manager's), then the run is approved."""
+    from models.pbr_store import get_run, run_claims, run_payers
+    from models.tables import JournalEntryRow
+    from tests.api.world import OPEN, OWN_CONTRACT, OWN_PAYER
+
+    with api.engine.begin() as conn:
+        run = run_claims(conn, OWN_CONTRACT, OPEN, "test")
+        shares = {r["payer_id"]: r["share_pence"] for r in run_payers(conn, run)}
+    assert set(shares) == {OWN_PAYER, "central"} and all(shares.values()), shares
+    path = f"/contracts/{OWN_CONTRACT}/claims/{OPEN}/approval"
+    response = api.client.post(path, headers=auth(api.world.tokens["commissioner"]), json={"on": "2027-01-20"})
+    assert response.status_code == 201, response.text
+    payers = {p["payer_id"]: p for p in response.json()["payers"]}
+    assert payers[OWN_PAYER]["approved_pence"] is not None and payers["central"]["approved_pence"] is None
+    assert response.json()["status"] == "validated"
+    entries = JournalEntryRow.__table__
+    with api.engine.connect() as conn:
+        keys = set(conn.execute(select(entries.c.idempotency_key)
+                                .where(entries.c.idempotency_key.like(f"pbr-approve:{OWN_CONTRACT}:{OPEN}:%"))).scalars())
+    assert keys == {f"pbr-approve:{OWN_CONTRACT}:{OPEN}:{OWN_PAYER}"}
+    # the council approving again changes nothing; the fund manager records the rest
+    again = api.client.post(path, headers=auth(api.world.tokens["commissioner"]), json={"on": "2027-01-20"})
+    assert again.status_code == 201 and again.json()["status"] == "validated", again.text
+    done = api.client.post(path, headers=auth(api.world.tokens["fund_manager"]), json={"on": "2027-01-21"})
+    assert done.status_code == 201 and done.json()["status"] == "approved", done.text
+    with api.engine.connect() as conn:
+        run = get_run(conn, OWN_CONTRACT, OPEN)
+        approved = {r["payer_id"]: r["approved_pence"] for r in run_payers(conn, run)}
+    assert all(v is not None for v in approved.values())
+
+
+def test_every_roles_scope_must_exist(db_url, monkeypatch, capsys):
+    code, err = run_cli(["--db", db_url, "tokens", "create", "--role", "fund_manager", "--fund", "nope",
+                         "--name", "x"], monkeypatch, capsys)
+    assert code == 1 and "unknown fund 'nope'" in err, err
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-password\n"))
+    code, err = run_cli(["--db", db_url, "users", "create", "fm", "--role", "fund_manager", "--scope", "nope",
+                         "--password-stdin"], monkeypatch, capsys)
+    assert code == 1 and "unknown fund 'nope'" in err, err
