@@ -77,9 +77,11 @@ END_OF_TIME = date(9999, 12, 30)
 # ---------------------------------------------------------------------------- reference data
 
 
-def _upsert(conn: Connection, table, row: dict, fixed: Sequence[str], what: str) -> str:
-    """Insert ``row``, or update the one with its id; refuse to change the ``fixed`` fields."""
-    existing = conn.execute(select(table).where(table.c.id == row["id"])).mappings().first()
+def _upsert(conn: Connection, table, row: dict, fixed: Sequence[str], what: str,
+            key: Sequence[str] = ("id",)) -> str:
+    """Insert ``row``, or update the one with its ``key``; refuse to change the ``fixed`` fields."""
+    where = [table.c[k] == row[k] for k in key]
+    existing = conn.execute(select(table).where(*where)).mappings().first()
     if existing is None:
         conn.execute(table.insert().values(**row))
         return "added"
@@ -94,7 +96,7 @@ def _upsert(conn: Connection, table, row: dict, fixed: Sequence[str], what: str)
                 f"{what} {row['id']} already exists with {name} {existing[name]!r}; it cannot change to {row[name]!r}",
                 field=name,
             )
-    conn.execute(table.update().where(table.c.id == row["id"]).values(**row))
+    conn.execute(table.update().where(*where).values(**row))
     return "updated"
 
 
@@ -158,7 +160,7 @@ def save_tranche(conn: Connection, tranche: Tranche) -> str:
         "return_kind": tranche.return_kind,
         "return_rate": None if tranche.return_rate is None else str(tranche.return_rate),
     }
-    return _upsert(conn, tranches_t, row, ("fund_id", "kind"), "tranche")
+    return _upsert(conn, tranches_t, row, ("kind",), "tranche", key=("fund_id", "id"))  # ids are the fund's
 
 
 def save_restriction(conn: Connection, restriction: Restriction) -> str:
@@ -167,7 +169,7 @@ def save_restriction(conn: Connection, restriction: Restriction) -> str:
         "id": restriction.id, "fund_id": restriction.fund, "name": restriction.name, "theme": restriction.theme,
         "projects": ",".join(restriction.projects), "fees_permitted": restriction.fees_permitted,
     }
-    return _upsert(conn, restrictions_t, row, ("fund_id",), "restriction")
+    return _upsert(conn, restrictions_t, row, (), "restriction", key=("fund_id", "id"))
 
 
 def save_project(conn: Connection, project: Project) -> str:

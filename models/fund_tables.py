@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKeyConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -40,7 +40,8 @@ class TrancheRow(SQLModel, table=True):
     __tablename__ = "tranches"
 
     id: str = Field(primary_key=True, max_length=64)
-    fund_id: str = Field(max_length=64, foreign_key="funds.id", index=True)
+    # ids are the fund's: a second fund may have its own "senior" (migration 0025)
+    fund_id: str = Field(primary_key=True, max_length=64, foreign_key="funds.id", index=True)
     name: str = Field(max_length=200)
     rank: int
     kind: str = Field(max_length=16)
@@ -52,7 +53,8 @@ class RestrictionRow(SQLModel, table=True):
     __tablename__ = "restrictions"
 
     id: str = Field(primary_key=True, max_length=64)
-    fund_id: str = Field(max_length=64, foreign_key="funds.id", index=True)
+    # ids are the fund's: a second fund may have its own "senior" (migration 0025)
+    fund_id: str = Field(primary_key=True, max_length=64, foreign_key="funds.id", index=True)
     name: str = Field(max_length=200)
     theme: str | None = Field(default=None, max_length=200)
     projects: str = Field(default="")  # permitted project ids, comma-separated
@@ -72,10 +74,11 @@ class ProjectRow(SQLModel, table=True):
 
 class CommitmentRow(SQLModel, table=True):
     __tablename__ = "commitments"
+    __table_args__ = (ForeignKeyConstraint(["fund_id", "tranche_id"], ["tranches.fund_id", "tranches.id"]),)
 
     id: str = Field(primary_key=True, max_length=64)
     fund_id: str = Field(max_length=64, foreign_key="funds.id", index=True)
-    tranche_id: str = Field(max_length=64, foreign_key="tranches.id", index=True)
+    tranche_id: str = Field(max_length=64, index=True)  # the fund's tranche: see __table_args__
     investor_id: str = Field(max_length=64, foreign_key="parties.id", index=True)
     amount_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)

@@ -416,3 +416,33 @@ def test_every_roles_scope_must_exist(db_url, monkeypatch, capsys):
     code, err = run_cli(["--db", db_url, "users", "create", "fm", "--role", "fund_manager", "--scope", "nope",
                          "--password-stdin"], monkeypatch, capsys)
     assert code == 1 and "unknown fund 'nope'" in err, err
+
+
+def test_a_second_fund_can_have_its_own_tranche_and_restriction_ids(api):
+    """Tranche and restriction ids are the fund's: the other fund adds its own "senior" and a
+    restriction with an id the own fund uses, commits to it and calls capital on it; the own
+    fund's "senior" is untouched."""
+    from models.api_store import create_token
+    from models.flows_store import tranches_t
+    from tests.api.world import OTHER_INVESTOR
+
+    with api.engine.begin() as conn:
+        other_fm = create_token(conn, "fm-other", "fund_manager", OTHER_FUND)[0]
+    response = api.client.post(f"/funds/{OTHER_FUND}/tranches", headers=auth(other_fm),
+                               json={"id": "senior", "name": "Other senior", "rank": 2, "kind": "repayable"})
+    assert response.status_code == 201 and response.json()["status"] == "added", response.text
+    for fund, token in ((OWN_FUND, api.world.tokens["fund_manager"]), (OTHER_FUND, other_fm)):
+        response = api.client.post(f"/funds/{fund}/restrictions", headers=auth(token),
+                                   json={"id": "housing-only", "name": f"Housing ({fund})", "theme": "housing"})
+        assert response.status_code == 201, response.text
+    response = api.client.post(f"/funds/{OTHER_FUND}/commitments", headers=auth(other_fm), json={
+        "id": "c-b-senior", "tranche": "senior", "investor": OTHER_INVESTOR, "amount": "1000.00",
+        "commitment_date": "2026-03-01"})
+    assert response.status_code == 201, response.text
+    response = api.client.post(f"/funds/{OTHER_FUND}/events", headers=auth(other_fm), json={
+        "kind": "drawdown_notice", "effective_date": "2026-11-03", "amount_pence": 10000, "tranche": "senior"})
+    assert response.status_code == 201, response.text
+    assert {p["fund"] for p in response.json()["postings"]} == {OTHER_FUND}
+    with api.engine.connect() as conn:
+        rows = {(r.fund_id, r.name, r.rank) for r in conn.execute(select(tranches_t).where(tranches_t.c.id == "senior"))}
+    assert rows == {(OWN_FUND, "Senior", 1), (OTHER_FUND, "Other senior", 2)}
