@@ -132,10 +132,9 @@ def _check_scope(conn: Connection, role: str, scope: str | None) -> None:
     if needs == "partner":
         _check_partner_scope(conn, scope)
         return
-    if needs == "fund":
+    if needs == "fund":  # every role's scope must exist: load the fund's setup before its manager's token
         if conn.execute(select(FundRow.__table__.c.id).where(FundRow.__table__.c.id == scope)).first() is None:
-            # A fund manager's token may be made before the fund is set up: the fund id is all it needs.
-            return
+            raise NotFound(f"unknown fund {scope!r}: load the fund's setup first (`fuel fund load`)", field="scope")
         return
     parties = PartyRow.__table__
     kind = conn.execute(select(parties.c.kind).where(parties.c.id == scope)).scalar()

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from ledger.flows import FlowEvent
 from ledger.flows_import import FlowRow
-from models.flows_store import BOOKS, plan_events, record_event, stored_events
+from models.flows_store import BOOKS, fund_key, journal_key, plan_events, record_event, stored_events
 from models.ledger_store import PostResult, get_entry, post_entries
 
 #: The most events one transaction takes; the rest wait for the next.
@@ -83,12 +83,13 @@ class EventWriter:
             for problem in plan.problems:
                 answers[problem.row] = ("error", problem.error)
             if plan.already:
-                stored = stored_events(conn, [r.event.idempotency_key for r in plan.already])
+                stored = stored_events(conn, [k for r in plan.already for k in (r.event.idempotency_key,
+                                                                                 fund_key(r.event))])
                 first_of_key: dict[str, int] = {}
-                for item, _ in plan.drafts:
-                    first_of_key.setdefault(item.event.idempotency_key, item.row)
+                for item, draft in plan.drafts:
+                    first_of_key.setdefault(draft.idempotency_key, item.row)
                 for item in plan.already:
-                    key = item.event.idempotency_key
+                    key = journal_key(item.event, stored)  # the fund's own key (models/flows_store.py)
                     if key in stored:
                         answers[item.row] = ("ok", PostResult(get_entry(conn, stored[key][0]), created=False), False)
                     else:  # a duplicate, within this batch, of an event posted just now

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
@@ -49,6 +49,7 @@ from models.fund_tables import (
     RestrictionRow,
     TrancheRow,
 )
+from models.parties_store import party_funds, save_party  # noqa: F401  (callers import them from here)
 from models.ledger_store import (
     PostResult,
     chain_tip,
@@ -77,21 +78,26 @@ END_OF_TIME = date(9999, 12, 30)
 # ---------------------------------------------------------------------------- reference data
 
 
-def _upsert(conn: Connection, table, row: dict, fixed: Sequence[str], what: str) -> str:
-    """Insert ``row``, or update the one with its id; refuse to change the ``fixed`` fields."""
-    existing = conn.execute(select(table).where(table.c.id == row["id"])).mappings().first()
+def _upsert(conn: Connection, table, row: dict, fixed: Sequence[str], what: str,
+            key: Sequence[str] = ("id",)) -> str:
+    """Insert ``row``, or update the one with its ``key``; refuse to change the ``fixed`` fields."""
+    where = [table.c[k] == row[k] for k in key]
+    existing = conn.execute(select(table).where(*where)).mappings().first()
     if existing is None:
         conn.execute(table.insert().values(**row))
         return "added"
     if all(existing[name] == value for name, value in row.items()):
         return "unchanged"
     for name in fixed:
+        if name == "fund_id" and existing[name] != row[name]:  # never say which fund has it
+            raise ValidationError(f"{what} id {row['id']!r} is already used by another fund; choose another id",
+                                  field="id")
         if existing[name] != row[name]:
             raise ValidationError(
                 f"{what} {row['id']} already exists with {name} {existing[name]!r}; it cannot change to {row[name]!r}",
                 field=name,
             )
-    conn.execute(table.update().where(table.c.id == row["id"]).values(**row))
+    conn.execute(table.update().where(*where).values(**row))
     return "updated"
 
 
@@ -106,11 +112,6 @@ def save_fund(conn: Connection, fund: Fund) -> str:
     return _upsert(conn, funds_t, {"id": fund.id, "name": fund.name, "currency": fund.currency}, ("currency",), "fund")
 
 
-def save_party(conn: Connection, party: Party) -> str:
-    row = {"id": party.id, "name": party.name, "kind": party.kind, "investor_type": party.investor_type}
-    return _upsert(conn, parties_t, row, ("kind", "investor_type"), "party")
-
-
 def save_tranche(conn: Connection, tranche: Tranche) -> str:
     _require(conn, funds_t, tranche.fund, "fund")
     row = {
@@ -118,7 +119,7 @@ def save_tranche(conn: Connection, tranche: Tranche) -> str:
         "return_kind": tranche.return_kind,
         "return_rate": None if tranche.return_rate is None else str(tranche.return_rate),
     }
-    return _upsert(conn, tranches_t, row, ("fund_id", "kind"), "tranche")
+    return _upsert(conn, tranches_t, row, ("kind",), "tranche", key=("fund_id", "id"))  # ids are the fund's
 
 
 def save_restriction(conn: Connection, restriction: Restriction) -> str:
@@ -127,7 +128,7 @@ def save_restriction(conn: Connection, restriction: Restriction) -> str:
         "id": restriction.id, "fund_id": restriction.fund, "name": restriction.name, "theme": restriction.theme,
         "projects": ",".join(restriction.projects), "fees_permitted": restriction.fees_permitted,
     }
-    return _upsert(conn, restrictions_t, row, ("fund_id",), "restriction")
+    return _upsert(conn, restrictions_t, row, (), "restriction", key=("fund_id", "id"))
 
 
 def save_project(conn: Connection, project: Project) -> str:
@@ -186,7 +187,7 @@ def save_setup(conn: Connection, setup: FundSetup, recorded_by: str = "fuel") ->
 
     tally("funds", save_fund(conn, setup.fund))
     for party in setup.parties:
-        tally("parties", save_party(conn, party))
+        tally("parties", save_party(conn, party, for_fund=setup.fund.id))
     for tranche in setup.tranches:
         tally("tranches", save_tranche(conn, tranche))
     for restriction in setup.restrictions:
@@ -409,11 +410,27 @@ def stored_events(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int,
     return found
 
 
+def fund_key(event: FlowEvent) -> str:
+    """The journal key of an event whose own key another fund's entry already has."""
+    return f"{event.fund}/{event.idempotency_key}"
+
+
+def journal_key(event: FlowEvent, stored: Mapping[str, tuple[int, dict]]) -> str:
+    """Idempotency keys are the fund's: the event's key, unless an entry of another fund holds
+    it; then the key under the fund's name (so one fund's key never collides with another's,
+    and a replay finds the fund's own entry)."""
+    key = event.idempotency_key
+    hit = stored.get(key)
+    if hit is not None and hit[1].get("fund") not in (None, event.fund):
+        return fund_key(event)
+    return key
+
+
 def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, FundBook]) -> Plan:
     """Check every event against the ledger as it stands plus the rows before it, build its
     entry with its posting rule, and collect every problem (nothing is written)."""
     lock_chain(conn)  # the position read here must not move before the post
-    stored = stored_events(conn, [r.event.idempotency_key for r in rows])
+    stored = stored_events(conn, [k for r in rows for k in (r.event.idempotency_key, fund_key(r.event))])
     lock_end = closed_through(conn)
     position = POSITIONS.position(conn)
     drafts: list[tuple[FlowRow, EntryDraft]] = []
@@ -422,7 +439,7 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
     planned_keys: dict[str, dict] = {}
     for item in rows:
         event = item.event
-        key = event.idempotency_key
+        key = journal_key(event, stored)
         if key in stored:
             entry_id, data = stored[key]
             if data == event.data():
@@ -446,6 +463,8 @@ def plan_events(conn: Connection, rows: Sequence[FlowRow], books: Mapping[str, F
             if book is None:
                 raise NotFound(f"unknown fund {event.fund!r}", field="fund")
             draft = posting_rule(event, book, position)
+            if key != draft.idempotency_key:
+                draft = replace(draft, idempotency_key=key)
         except FuelError as exc:
             problems.append(RowProblem(item.row, exc))
             continue
@@ -474,7 +493,8 @@ def record_event(conn: Connection, event: FlowEvent, recorded_by: str = "fuel") 
     if plan.problems:
         raise plan.problems[0].error
     if plan.already:
-        entry_id = stored_events(conn, [event.idempotency_key])[event.idempotency_key][0]
+        stored = stored_events(conn, [event.idempotency_key, fund_key(event)])
+        entry_id = stored[journal_key(event, stored)][0]
         from models.ledger_store import get_entry
 
         return PostResult(get_entry(conn, entry_id), created=False), False
@@ -482,11 +502,16 @@ def record_event(conn: Connection, event: FlowEvent, recorded_by: str = "fuel") 
     return result, result.created
 
 
-def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str = "fuel") -> Recorded:
+def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str = "fuel",
+                 only_fund: str | None = None) -> Recorded:
     """Validate a whole flows CSV, then post every new row in the caller's transaction.
 
     Any problem anywhere raises :class:`ImportRejected` listing every bad row, and nothing is
     written. Rows whose key is already posted with the same content are skipped.
+
+    ``only_fund`` (a fund manager's import) is checked on the parsed rows, so however the file
+    spells its ``fund`` header, a row for any other fund is refused; other funds' reference data
+    is not even consulted, so the refusal is the same whether that fund exists or not.
     """
     if not text.strip():
         raise ImportRejected(f"{source_name}: the file is empty; nothing was written",
@@ -499,7 +524,11 @@ def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str
     except Exception as exc:  # pandas' parser errors have no common user-facing base
         raise ImportRejected(f"{source_name}: not a readable CSV file; nothing was written", [str(exc)]) from None
     books = load_books(conn)
+    if only_fund is not None:
+        books = {only_fund: books[only_fund]} if only_fund in books else {}
     rows, problems = parse_flows(frame, books)
+    if only_fund is not None:
+        problems = [_scoped_problem(p, only_fund) for p in problems]
     if not problems:
         plan = plan_events(conn, rows, books)
         problems = [p.text() for p in plan.problems]
@@ -509,6 +538,13 @@ def import_flows(conn: Connection, text: str, source_name: str, recorded_by: str
         )
     results = post_entries(conn, [draft for _, draft in plan.drafts], recorded_by) if plan.drafts else []
     return Recorded(tuple(results), len(plan.already))
+
+
+def _scoped_problem(text: str, only_fund: str) -> str:
+    """"unknown fund 'x'" in a fund manager's import: say which fund the import is for."""
+    if "unknown fund " in text:
+        return f"{text}: this import is for fund {only_fund!r} only"
+    return text
 
 
 # ---------------------------------------------------------------------------- commitments

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKeyConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -31,13 +31,17 @@ class PartyRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: str = Field(max_length=16, index=True)
     investor_type: str | None = Field(default=None, max_length=32)
+    # The fund whose setup (or manager) created it; None: added by the operator, shared. Only
+    # that fund may change it, and only while no other fund uses it (models/flows_store.py).
+    owner_fund: str | None = Field(default=None, max_length=64, index=True)
 
 
 class TrancheRow(SQLModel, table=True):
     __tablename__ = "tranches"
 
     id: str = Field(primary_key=True, max_length=64)
-    fund_id: str = Field(max_length=64, foreign_key="funds.id", index=True)
+    # ids are the fund's: a second fund may have its own "senior" (migration 0025)
+    fund_id: str = Field(primary_key=True, max_length=64, foreign_key="funds.id", index=True)
     name: str = Field(max_length=200)
     rank: int
     kind: str = Field(max_length=16)
@@ -49,7 +53,8 @@ class RestrictionRow(SQLModel, table=True):
     __tablename__ = "restrictions"
 
     id: str = Field(primary_key=True, max_length=64)
-    fund_id: str = Field(max_length=64, foreign_key="funds.id", index=True)
+    # ids are the fund's: a second fund may have its own "senior" (migration 0025)
+    fund_id: str = Field(primary_key=True, max_length=64, foreign_key="funds.id", index=True)
     name: str = Field(max_length=200)
     theme: str | None = Field(default=None, max_length=200)
     projects: str = Field(default="")  # permitted project ids, comma-separated
@@ -69,10 +74,11 @@ class ProjectRow(SQLModel, table=True):
 
 class CommitmentRow(SQLModel, table=True):
     __tablename__ = "commitments"
+    __table_args__ = (ForeignKeyConstraint(["fund_id", "tranche_id"], ["tranches.fund_id", "tranches.id"]),)
 
     id: str = Field(primary_key=True, max_length=64)
     fund_id: str = Field(max_length=64, foreign_key="funds.id", index=True)
-    tranche_id: str = Field(max_length=64, foreign_key="tranches.id", index=True)
+    tranche_id: str = Field(max_length=64, index=True)  # the fund's tranche: see __table_args__
     investor_id: str = Field(max_length=64, foreign_key="parties.id", index=True)
     amount_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)

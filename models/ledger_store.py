@@ -133,6 +133,32 @@ def check_open(effective_date: date, lock_end: date | None, where: str) -> None:
         )
 
 
+def check_dimensions(conn: Connection, drafts: Sequence[EntryDraft]) -> None:
+    """Every posting's fund exists and its tranche, restriction and project are that fund's
+    (once the database has a fund; migration 0025's trigger enforces the same). One query per
+    table for the whole batch; a refusal names only the posting's own fund."""
+    from models.fund_tables import FundRow, ProjectRow, RestrictionRow, TrancheRow
+
+    funds = set(conn.execute(select(FundRow.__table__.c.id)).scalars())
+    if not funds:
+        return
+    owned: dict[str, set[tuple[str, str]]] = {}
+    for what, row in (("tranche", TrancheRow), ("restriction", RestrictionRow), ("project", ProjectRow)):
+        wanted = {getattr(p, what) for d in drafts for p in d.postings if getattr(p, what) is not None}
+        table = row.__table__
+        owned[what] = set(conn.execute(select(table.c.fund_id, table.c.id).where(table.c.id.in_(wanted)))) \
+            if wanted else set()
+    for draft in drafts:
+        for n, posting in enumerate(draft.postings, start=1):
+            where = f"entry {draft.idempotency_key!r}, posting {n}"
+            if posting.fund is not None and posting.fund not in funds:
+                raise NotFound(f"{where}: unknown fund {posting.fund!r}", field="fund")
+            for what in ("tranche", "restriction", "project"):
+                value = getattr(posting, what)
+                if value is not None and (posting.fund, value) not in owned[what]:
+                    raise NotFound(f"{where}: {what} {value!r} is not a {what} of fund {posting.fund}", field=what)
+
+
 def post_entries(
     conn: Connection,
     drafts: Sequence[EntryDraft],
@@ -146,6 +172,7 @@ def post_entries(
     accounts = set(known_accounts) if known_accounts is not None else set(account_types(conn))
     for draft in drafts:
         check_entry(draft, accounts)
+    check_dimensions(conn, drafts)
     existing = _existing_by_key(conn, [d.idempotency_key for d in drafts])
     lock_end = closed_through(conn)
 
@@ -159,8 +186,10 @@ def post_entries(
         if key in existing:
             stored = existing[key]
             if stored.content_hash != fingerprint:
+                ours = {p.fund for p in draft.postings} >= {p.fund for p in stored.draft.postings}
+                which = f"for entry {stored.id} " if ours else ""  # never name another fund's entry
                 raise IdempotencyConflict(
-                    f"idempotency key {key!r} was already used for entry {stored.id} with different "
+                    f"idempotency key {key!r} was already used {which}with different "
                     "content; use a new key for a new entry",
                     field="idempotency_key",
                 )

@@ -116,16 +116,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- contracts
 
 
-def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str = "fuel") -> tuple[Contract, str]:
+def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str = "fuel",
+                  only_fund: str | None = None) -> tuple[Contract, str]:
     """Check and store a contract file. Returns the contract and ``added``/``unchanged``/``updated``.
 
-    The fund: the file's ``fund``, else the database's only fund, else none (postings then carry
-    no fund dimension). A contract that already has claim runs cannot be changed: load the new
+    The fund: the file's ``fund``, else ``only_fund`` (a fund manager's load), else the
+    database's only fund, else none (postings then carry no fund dimension). Everything is
+    checked before anything is stored: a fund manager's file must be for its own fund, and a
+    contract never changes fund (a file with another fund's contract id is refused, without
+    naming that fund). A contract that already has claim runs cannot be changed: load the new
     terms under a new id.
     """
     contract = load_contract_toml(text, source_name)
-    fund = contract.fund or _default_fund(conn, contract.contract_id)
+    fund = contract.fund or only_fund or _default_fund(conn, contract.contract_id)
+    if only_fund is not None and fund != only_fund:
+        raise NotFound(f"unknown fund {fund!r}: contracts may be loaded for fund {only_fund!r} only", field="fund")
     contract = replace(contract, fund=fund)
+    _check_fund_dimensions(conn, contract)
     row = {
         "id": contract.contract_id, "name": contract.name, "project": contract.project,
         "provider": contract.provider, "fund": fund, "currency": contract.currency,
@@ -133,6 +140,9 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
         "loaded_at": utc_now(), "loaded_by": loaded_by,
     }  # fmt: skip
     existing = conn.execute(select(contracts_t).where(contracts_t.c.id == contract.contract_id)).mappings().first()
+    if existing is not None and existing["fund"] != fund and (existing["fund"] is not None or only_fund is not None):
+        raise ValidationError(f"contract id {contract.contract_id!r} is already used by another fund's contract; "
+                              "a contract never changes fund: choose another id", field="id")
     if existing is None:
         conn.execute(contracts_t.insert().values(**row))
         return contract, "added"
@@ -147,6 +157,37 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
         )
     conn.execute(contracts_t.update().where(contracts_t.c.id == contract.contract_id).values(**row))
     return contract, "updated"
+
+
+def _check_fund_dimensions(conn: Connection, contract: Contract) -> None:
+    """A contract's fund exists, its currency is the fund's, and its project is that fund's (a
+    project of no fund, or of another, is refused without naming the other fund). Migration
+    0025's triggers refuse a posting whose dimensions break the same rules."""
+    from models.fund_tables import FundRow, ProjectRow
+
+    funds, projects = FundRow.__table__, ProjectRow.__table__
+    if contract.fund is None or conn.execute(select(funds.c.id).limit(1)).first() is None:
+        return  # a PbR-only database (no fund set up): the fund is a label; the triggers agree
+    currency = conn.execute(select(funds.c.currency).where(funds.c.id == contract.fund)).scalar()
+    if currency is None:
+        raise NotFound(f"contract {contract.contract_id}: unknown fund {contract.fund!r}; load the fund's setup "
+                       "first (`fuel fund load`)", field="fund")
+    if contract.currency != currency:
+        raise ValidationError(f"contract {contract.contract_id}: currency {contract.currency} is not fund "
+                              f"{contract.fund}'s currency ({currency})", field="currency")
+    from models.fund_tables import PartyRow
+
+    parties = PartyRow.__table__
+    payers = set(conn.execute(select(parties.c.id).where(parties.c.id.in_(contract.payer_ids),
+                                                         parties.c.kind == "payer")).scalars())
+    for payer in contract.payer_ids:
+        if payer not in payers:
+            raise NotFound(f"contract {contract.contract_id}: payer {payer!r} is not a payer party; add it first "
+                           "(`fuel payers add`, or the fund's setup)", field="payers")
+    owner = conn.execute(select(projects.c.fund_id).where(projects.c.id == contract.project)).scalar()
+    if owner != contract.fund:
+        raise NotFound(f"contract {contract.contract_id}: project {contract.project!r} is not a project of fund "
+                       f"{contract.fund}; add it to the fund's setup first", field="project")
 
 
 def _default_fund(conn: Connection, contract_id: str) -> str | None:
@@ -755,27 +796,38 @@ def _undisputed_shares(conn: Connection, run: ClaimRun) -> dict[str, int]:
     return {str(p): int(v) for p, v in rows}
 
 
-def approve(conn: Connection, contract_id: str, period: str, on: date, by: str = "fuel") -> ClaimRun:
-    """The payers approve the run (disputed lines excluded): posts the receivable per payer."""
+def approve(conn: Connection, contract_id: str, period: str, on: date, by: str = "fuel",
+            payer: str | None = None) -> ClaimRun:
+    """The payers approve the run (disputed lines excluded): posts the receivable per payer.
+
+    ``payer`` (a commissioner) approves only its own share: the others stay to approve, and the
+    run is approved once every payer has. Shares and the clawback are fixed by the first approval.
+    """
     contract = get_contract(conn, contract_id)
     run = get_run(conn, contract_id, period)
     if run.status in ("approved", "invoiced", "paid"):
         return run
+    ids = [p.payer_id for p in contract.payers]
+    if payer is not None and payer not in ids:
+        raise NotFound(f"contract {contract_id} has no payer {payer!r}", field="payer")
     _require_status(run, ("validated",), "approved")
-    shares = {p.payer_id: 0 for p in contract.payers} | _undisputed_shares(conn, run)
-    for payer, share in shares.items():
-        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer)
-                     .values(share_pence=share))
-    _take_clawback(conn, contract, run.id, shares)
     payers = {r["payer_id"]: r for r in run_payers(conn, run)}
+    if all(payers[p]["approved_pence"] is None for p in ids):  # the first approval fixes every share
+        shares = {p: 0 for p in ids} | _undisputed_shares(conn, run)
+        for payer_id, share in shares.items():
+            conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id,
+                                                     run_payers_t.c.payer_id == payer_id).values(share_pence=share))
+        _take_clawback(conn, contract, run.id, shares)
+        payers = {r["payer_id"]: r for r in run_payers(conn, run)}
+    chosen = [p for p in ([payer] if payer else ids) if payers[p]["approved_pence"] is None]
     drafts, order = [], []
-    for payer in contract.payers:
-        row = payers[payer.payer_id]
+    for payer_id in chosen:
+        row = payers[payer_id]
         share, clawback = int(row["share_pence"]), int(row["clawback_pence"])
         due = share - clawback
         postings = []
         dims = dict(currency=contract.currency, fund=contract.fund, source=OUTCOME_SOURCE, project=contract.project,
-                    counterparty=payer.payer_id)
+                    counterparty=payer_id)
         if due:
             postings.append(Posting(RECEIVABLE, due, **dims))
         if share:
@@ -786,24 +838,27 @@ def approve(conn: Connection, contract_id: str, period: str, on: date, by: str =
             continue
         drafts.append(EntryDraft(
             effective_date=on,
-            description=f"Outcome payment claim {contract_id} {run.period} approved by {payer.payer_id}"
+            description=f"Outcome payment claim {contract_id} {run.period} approved by {payer_id}"
                         + (f" (clawback {clawback} pence)" if clawback else ""),
-            idempotency_key=f"pbr-approve:{contract_id}:{run.period}:{payer.payer_id}",
+            idempotency_key=f"pbr-approve:{contract_id}:{run.period}:{payer_id}",
             postings=tuple(postings), event_kind="outcome_claim_approved",
-            event_data={"contract": contract_id, "period": run.period, "payer": payer.payer_id, "share_pence": share,
+            event_data={"contract": contract_id, "period": run.period, "payer": payer_id, "share_pence": share,
                         "clawback_pence": clawback, "run_id": run.id},
         ))  # fmt: skip
-        order.append(payer.payer_id)
+        order.append(payer_id)
     results = post_entries(conn, drafts, by)
     entry_of = {p: r.entry.id for p, r in zip(order, results)}
-    for payer in contract.payers:
-        row = payers[payer.payer_id]
-        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer.payer_id)
+    for payer_id in chosen:
+        row = payers[payer_id]
+        conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer_id)
                      .values(approved_pence=int(row["share_pence"]) - int(row["clawback_pence"]),
-                             approval_entry_id=entry_of.get(payer.payer_id)))  # fmt: skip
-        _transition(conn, run.id, "approved", by, payer=payer.payer_id)
-    net = sum(shares.values())
-    conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="approved", net_pence=net))
+                             approval_entry_id=entry_of.get(payer_id)))  # fmt: skip
+        _transition(conn, run.id, "approved", by, payer=payer_id)
+    waiting = conn.execute(select(func.count()).where(run_payers_t.c.run_id == run.id,
+                                                      run_payers_t.c.approved_pence.is_(None))).scalar_one()
+    if not waiting:
+        net = sum(int(payers[p]["share_pence"]) for p in ids)
+        conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="approved", net_pence=net))
     return get_run(conn, contract_id, period)
 
 

@@ -126,6 +126,21 @@ def disable_user(conn: Connection, username: str, now: datetime | None = None) -
     return "disabled"
 
 
+def write_scope(conn: Connection, username: str) -> str | None:
+    """The fund a CLI write by ``username`` is confined to: a web user who is a fund manager
+    writes only to its fund, any other role not at all; a name that is no web user (the
+    operator at the console) is not confined (None)."""
+    row = conn.execute(select(users_t.c.role, users_t.c.scope, users_t.c.disabled_at)
+                       .where(users_t.c.username == username)).first()
+    if row is None:
+        return None
+    if row.disabled_at is not None:
+        raise ValidationError(f"user {username!r} is disabled and cannot write", field="user")
+    if row.role != "fund_manager" or not row.scope:
+        raise ValidationError(f"user {username!r} is a {row.role}: only a fund manager writes", field="user")
+    return str(row.scope)
+
+
 def _user_principal(row) -> Principal:
     return Principal(USER_ID_SIGN * int(row["id"]), str(row["username"]), str(row["role"]), row["scope"])
 

@@ -78,6 +78,22 @@ def current_user(user: str | None) -> str:
         return "fuel"
 
 
+def write_scope(conn, user: str | None) -> str | None:
+    """The fund the recording user may write to (None: the operator, unconfined); see
+    ``models.web_store.write_scope``."""
+    from models.web_store import write_scope as scope_of
+
+    return scope_of(conn, current_user(user))
+
+
+def refuse_other_fund(scope: str | None, fund: str) -> None:
+    """A scoped user naming another fund is answered as if that fund did not exist."""
+    from ledger.errors import NotFound
+
+    if scope is not None and fund != scope:
+        raise NotFound(f"unknown fund {fund!r}: user's fund is {scope!r}", field="fund")
+
+
 def output_format(as_csv: bool, as_json: bool) -> str:
     if as_csv and as_json:
         raise ValidationError("choose one of --csv or --json")

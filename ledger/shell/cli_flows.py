@@ -28,6 +28,8 @@ from ledger.shell.cli_common import (
     UserOption,
     app,
     as_of_date,
+    refuse_other_fund,
+    write_scope,
     current_user,
     engine,
     output_format,
@@ -90,8 +92,11 @@ def _resolve_fund(conn, fund: str | None) -> str:
 
 
 def _save(saver: Callable, value, what: str) -> None:
+    from models.flows_store import save_party
+
     with engine().begin() as conn:
-        outcome = saver(conn, value)
+        scope = write_scope(conn, None)  # $FUEL_USER: a fund manager changes only its fund's parties
+        outcome = saver(conn, value, for_fund=scope) if saver is save_party and scope else saver(conn, value)
     typer.echo(f"{what} {value.id}: {outcome}")
 
 
@@ -128,6 +133,7 @@ def fund_load(
         raise FuelError(f"{file}: not valid TOML: {exc}") from None
     setup = fund_setup_from_mapping(data, file.name)
     with engine().begin() as conn:
+        refuse_other_fund(write_scope(conn, user), setup.fund.id)
         counts = save_setup(conn, setup, current_user(user))
         terms = store_setup_terms(conn, setup, file, current_user(user))
     summary = "; ".join(
@@ -366,7 +372,9 @@ def _record(fund: str | None, make: Callable[[str], object], user: str | None, a
     from reports.render import emit
 
     with engine().begin() as conn:
-        event = make(_resolve_fund(conn, fund))
+        scope = write_scope(conn, user)
+        event = make(_resolve_fund(conn, fund or scope))
+        refuse_other_fund(scope, event.fund)
         result, created = record_event(conn, event, current_user(user))
     entry = result.entry
     status = "posted" if created else "already posted"
@@ -590,7 +598,8 @@ def import_flows_cmd(
     table = Table(file, sheet, frozenset({"date"}))
     try:
         with engine().begin() as conn:
-            result = import_flows(conn, table.text, table.source_name, current_user(user))
+            result = import_flows(conn, table.text, table.source_name, current_user(user),
+                                  only_fund=write_scope(conn, user))
     except FuelError as exc:
         raise table.explain(exc) from None
     summary = {"file": file.name, "posted": result.posted, "already_posted": result.already,

@@ -19,7 +19,7 @@ import typer
 from ledger.errors import FuelError, ValidationError
 from ledger.periods import parse_date
 from ledger.shell.cli_common import (
-    FIXTURES, JsonFlag, SheetOption, Table, UserOption, app, current_user, engine, read_text,
+    FIXTURES, JsonFlag, SheetOption, Table, UserOption, app, current_user, engine, read_text, write_scope,
 )
 
 contracts_app = typer.Typer(rich_markup_mode=None, help="Outcomes contracts: load a contract file, show it, build one from INDIGO data.",
@@ -81,7 +81,7 @@ def contracts_load(
 
     text = read_text(file)
     with engine().begin() as conn:
-        contract, status = load_contract(conn, text, file.name, current_user(user))
+        contract, status = load_contract(conn, text, file.name, current_user(user), only_fund=write_scope(conn, user))
     payload = {"contract": contract.contract_id, "status": status, "fund": contract.fund,
                "outcomes": len(contract.outcomes), "payers": list(contract.payer_ids),
                "rate_card_versions": [v.version for v in contract.rate_cards],

@@ -73,6 +73,8 @@ class World:
 def contract_text(contract_id: str, fund: str, payer: str) -> str:
     text = (DATA / "contract.toml").read_text()
     text = text.replace('id = "lcr-housing"', f'id = "{contract_id}"').replace('fund = "fuel-lcr"', f'fund = "{fund}"')
+    if fund == OTHER_FUND:  # each fund's contract is for one of its own projects
+        text = text.replace('project = "PRJ-LCR-1"', 'project = "PRJ-O-1"')
     return text.replace('id = "council"', f'id = "{payer}"')
 
 

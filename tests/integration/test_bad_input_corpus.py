@@ -53,7 +53,8 @@ def base_db(sqlite_template, tmp_path_factory) -> tuple[Path, str]:
     from ledger.funds import fund_setup_from_mapping
     from models.api_store import create_token
     from models.db import make_engine
-    from models.flows_store import import_flows, save_setup
+    from ledger.funds import Party
+    from models.flows_store import import_flows, save_party, save_setup
     from models.pbr_store import import_participants, load_contract
 
     path = tmp_path_factory.mktemp("corpus") / "base.db"
@@ -64,7 +65,11 @@ def base_db(sqlite_template, tmp_path_factory) -> tuple[Path, str]:
     with engine.begin() as conn:
         save_setup(conn, setup)
         import_flows(conn, (ROOT / "fixtures" / "flows" / "example_flows.csv").read_text(), "example_flows.csv")
-        load_contract(conn, (PBR / "contract.toml").read_text(), "contract.toml")
+        for payer in ("council", "central"):  # the contract's payers are parties
+            save_party(conn, Party(payer, payer.title(), "payer"))
+        contract = (PBR / "contract.toml").read_text()  # booked in the example fund, for one of its projects
+        contract = contract.replace('fund = "fuel-lcr"', 'fund = "lcr-outcomes"').replace('"PRJ-LCR-1"', '"aw-homecare"')
+        load_contract(conn, contract, "contract.toml")
         import_participants(conn, CONTRACT, (PBR / "participants.csv").read_text(), "participants.csv")
         token, _ = create_token(conn, "corpus", "fund_manager", "lcr-outcomes")
     engine.dispose()

@@ -17,6 +17,7 @@ from ledger.funds import fund_setup_from_mapping
 from ledger.pbr.plans import plans_from_frame
 from models import pbr_store as store
 from models.flows_store import import_flows, save_setup
+from tests.pbr_fund import set_up_lcr_fund
 from reports import fund_reports as fr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ def fund(engine):
     with engine.begin() as conn:
         save_setup(conn, fund_setup_from_mapping(tomllib.loads(setup.read_text()), setup.name), "tester")
         import_flows(conn, flows.read_text(), flows.name, "tester")
+        set_up_lcr_fund(conn)  # the contract's own fund, beside the example fund
         store.load_contract(conn, (PBR / "contract.toml").read_text(), "contract.toml", "tester")
         store.import_participants(conn, "lcr-housing", (PBR / "participants.csv").read_text(), "participants.csv")
         store.import_outcomes(conn, "lcr-housing", (PBR / "outcomes_q3.csv").read_text(), "outcomes_q3.csv")

@@ -52,6 +52,7 @@ def base_db(sqlite_template, tmp_path_factory) -> Path:
     from models.db import make_engine
     from models.flows_store import import_flows, save_setup
     from models.pbr_store import import_participants, load_contract
+    from tests.pbr_fund import set_up_lcr_fund
 
     path = tmp_path_factory.mktemp("xlsx") / "base.db"
     shutil.copyfile(sqlite_template, path)
@@ -61,6 +62,7 @@ def base_db(sqlite_template, tmp_path_factory) -> Path:
     with engine.begin() as conn:
         save_setup(conn, setup)
         import_flows(conn, (ROOT / "fixtures" / "flows" / "example_flows.csv").read_text(), "example_flows.csv")
+        set_up_lcr_fund(conn)  # the contract's own fund, beside the example fund
         load_contract(conn, (PBR / "contract.toml").read_text(), "contract.toml")
         import_participants(conn, CONTRACT, (PBR / "participants.csv").read_text(), "participants.csv")
     engine.dispose()

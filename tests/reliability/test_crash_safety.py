@@ -28,12 +28,14 @@ def _prepare(engine) -> None:
     from ledger.funds import fund_setup_from_mapping
     from models.flows_store import import_flows, save_setup
     from models.pbr_store import import_participants, load_contract
+    from tests.pbr_fund import set_up_lcr_fund
 
     setup = fund_setup_from_mapping(
         tomllib.loads((ROOT / "fixtures" / "funds" / "example_fund.toml").read_text()), "example_fund.toml")
     with engine.begin() as conn:
         save_setup(conn, setup)
         import_flows(conn, (ROOT / "fixtures" / "flows" / "example_flows.csv").read_text(), "example_flows.csv")
+        set_up_lcr_fund(conn)  # the contract's own fund, beside the example fund
         load_contract(conn, (PBR / "contract.toml").read_text(), "contract.toml")
         import_participants(conn, "lcr-housing", (PBR / "participants.csv").read_text(), "participants.csv")
 

@@ -63,14 +63,16 @@ def list_parties(engine: EngineDep,
 
 
 @api.post("/parties", response_model=s.SavedOut, status_code=201, summary="Add or rename a party")
-def add_party(body: s.PartyIn, engine: EngineDep) -> dict:
-    """Add an investor, payer, provider or manager. Its kind and investor type cannot change."""
+def add_party(body: s.PartyIn, principal: Caller, engine: EngineDep) -> dict:
+    """Add an investor, payer, provider or manager. Its kind and investor type cannot change.
+    A new party belongs to the caller's fund; an existing one may be renamed only while no other
+    fund uses it."""
     from ledger.funds import Party
     from models.flows_store import save_party
 
     party = Party(body.id, body.name, body.kind, body.investor_type)
     with engine.begin() as conn:
-        return {"id": party.id, "status": save_party(conn, party)}
+        return {"id": party.id, "status": save_party(conn, party, for_fund=principal.scope)}
 
 
 @api.get("/parties/{party_id}", response_model=s.PartyOut, summary="One party")
@@ -332,21 +334,10 @@ def import_flows(fund_id: str, body: s.CsvFileIn, principal: Caller, engine: Eng
     from models.flows_store import import_flows as run_import
 
     text = csv_text(body)
-    _check_rows_fund(text, fund_id)
-    with engine.begin() as conn:
-        result = run_import(conn, text, body.file_name, recorded_by(principal))
+    with engine.begin() as conn:  # every parsed row must be for the path's fund (the caller's own)
+        result = run_import(conn, text, body.file_name, recorded_by(principal), only_fund=fund_id)
     return {"file": body.file_name, "posted": result.posted, "already_posted": result.already,
             "entry_ids": [r.entry.id for r in result.results if r.created]}
-
-
-def _check_rows_fund(text: str, fund_id: str) -> None:
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    if reader.fieldnames is None or "fund" not in reader.fieldnames:
-        return  # the import reports the missing column with the rest
-    others = sorted({row.get("fund") or "" for row in reader} - {fund_id})
-    if others:
-        raise ValidationError(f"rows name fund(s) {', '.join(repr(o) for o in others)}; this import is for "
-                              f"{fund_id!r}", field="fund")
 
 
 # ---------------------------------------------------------------------------- the fund's ledger

@@ -16,7 +16,7 @@ from fastapi import Query, Response
 from ledger.errors import NotFound, ValidationError
 from ledger.periods import DATE_MAX, DATE_MIN
 from ledger.shell.api import schemas as s
-from ledger.shell.api.access import FM, Caller, EngineDep, contract_visible
+from ledger.shell.api.access import COM, FM, Caller, EngineDep, contract_visible
 from ledger.shell.api.common import recorded_by, router
 from ledger.shell.api.routes_funds import csv_text
 from models.db import reading
@@ -40,12 +40,9 @@ def load_contract(body: s.ContractIn, principal: Caller, engine: EngineDep) -> d
     the same text again changes nothing; a contract with claim runs cannot change (422)."""
     from models.pbr_store import load_contract as load
 
-    with engine.begin() as conn:
-        contract, status = load(conn, body.toml, body.source_name, recorded_by(principal))
-        if principal.role == FM and contract.fund != principal.scope:
-            # Raised inside the transaction: nothing is stored.
-            raise NotFound(f"unknown fund {contract.fund!r}: this token may load contracts for fund "
-                           f"{principal.scope!r} only", field="fund")
+    only_fund = principal.scope if principal.role == FM else None
+    with engine.begin() as conn:  # the fund is checked before anything is stored
+        contract, status = load(conn, body.toml, body.source_name, recorded_by(principal), only_fund=only_fund)
     return {"contract": contract.contract_id, "status": status, "fund": contract.fund,
             "outcomes": len(contract.outcomes), "payers": list(contract.payer_ids),
             "rate_card_versions": [v.version for v in contract.rate_cards],
@@ -170,11 +167,13 @@ def dispute(contract_id: str, period: Period, body: s.DisputeIn, principal: Call
 @api.post("/contracts/{contract_id}/claims/{period}/approval", response_model=s.ClaimRunOut, status_code=201,
           summary="Approve a claim run")
 def approve(contract_id: str, period: Period, body: s.ApprovalIn, principal: Caller, engine: EngineDep) -> dict:
-    """The payers approve the run: posts outcome payments receivable and outcome income per payer."""
+    """The payers approve the run: posts outcome payments receivable and outcome income per payer.
+    A commissioner approves only its own share; the run is approved once every payer has."""
     from models.pbr_store import approve as do_approve
 
+    payer = principal.scope if principal.role == COM else None
     with engine.begin() as conn:
-        return _run_out(conn, do_approve(conn, contract_id, period, body.on, recorded_by(principal)))
+        return _run_out(conn, do_approve(conn, contract_id, period, body.on, recorded_by(principal), payer=payer))
 
 
 @api.post("/contracts/{contract_id}/claims/{period}/invoice", response_model=s.ClaimRunOut, status_code=201,

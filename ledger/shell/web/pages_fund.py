@@ -269,7 +269,6 @@ def split_problem(text: str) -> tuple[str, str]:
 
 @pages.post("/funds/{fund_id}/imports")
 async def run_import(fund_id: str, request: Request, principal: Viewer):
-    from ledger.shell.api.routes_funds import _check_rows_fund
     from models.flows_store import book_of, import_flows
 
     form = await read_form(request)
@@ -283,9 +282,8 @@ async def run_import(fund_id: str, request: Request, principal: Viewer):
         if not text.strip():
             return book, None, [], "Choose a CSV file, or paste its text."
         try:
-            _check_rows_fund(text, fund_id)
-            with engine.begin() as conn:
-                result = import_flows(conn, text, name, _recorded_by(principal))
+            with engine.begin() as conn:  # every parsed row must be for this page's fund
+                result = import_flows(conn, text, name, _recorded_by(principal), only_fund=fund_id)
         except ImportRejected as exc:
             return book, None, [split_problem(p) for p in exc.problems], exc.message
         except FuelError as exc:
