@@ -206,7 +206,7 @@ def verify() -> None:
 
 # `fuel export` alone writes the ledger (hledger or beancount); its subcommands (cli_opendata)
 # write the open-data and accountants' formats.
-export_app = typer.Typer(help="Export the whole ledger as an hledger journal or a beancount file (no "
+export_app = typer.Typer(rich_markup_mode=None, help="Export the whole ledger as an hledger journal or a beancount file (no "
                          "subcommand), or a fund's data for others: 360giving, indigo, journal.",
                          invoke_without_command=True, no_args_is_help=False)
 app.add_typer(export_app, name="export")

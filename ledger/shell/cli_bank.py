@@ -16,10 +16,10 @@ from ledger.periods import parse_date
 from ledger.shell.cli_common import AsOfOption, CsvFlag, JsonFlag, UserOption, app, as_of_date, current_user, engine
 from ledger.shell.cli_common import output_format
 
-bank_app = typer.Typer(help="Bank accounts, statement import, matching and reconciliation (docs/bank.md).",
+bank_app = typer.Typer(rich_markup_mode=None, help="Bank accounts, statement import, matching and reconciliation (docs/bank.md).",
                        no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
-account_app = typer.Typer(help="Bank accounts of a fund: add, list.", no_args_is_help=True)
+account_app = typer.Typer(rich_markup_mode=None, help="Bank accounts of a fund: add, list.", no_args_is_help=True)
 bank_app.add_typer(account_app, name="account")
 
 AccountOption = Annotated[str, typer.Option("--account", help="Bank account id (`fuel bank account list`).")]

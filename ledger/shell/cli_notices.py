@@ -16,7 +16,7 @@ import typer
 from ledger.shell.cli_common import JsonFlag, UserOption, app, current_user, engine
 from ledger.shell.cli_delivery import ChannelOption, FundOption, OutboxOption, _fund, _report_sent, _send
 
-notices_app = typer.Typer(help="Capital call and distribution notices: preview, then issue before the money moves.",
+notices_app = typer.Typer(rich_markup_mode=None, help="Capital call and distribution notices: preview, then issue before the money moves.",
                           no_args_is_help=True)
 app.add_typer(notices_app, name="notices")
 
