@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, String, and_, any_, bindparam, case, 
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ledger.accounts import Chart
+from ledger.anchors import Tip, close_hash, parse_tip, possible_tips
 from ledger.errors import (
     AlreadyReversed,
     ClosedPeriodError,
@@ -418,9 +419,11 @@ def close_period(
             f"period {period.name} is already closed (books are closed through {previous.period})",
             field="period",
         )
-    last_id, _ = chain_tip(conn)
+    last_id, last_hash = chain_tip(conn)
     closed_at = utc_now()
     _locked(conn).pop("closed_through", None)
+    prev_close = _last_close_hash(conn)
+    sealed = close_hash(prev_close, period.name, period.start, period.end, closed_at, closed_by, last_id, last_hash)
     close_id = conn.execute(
         closes_t.insert().values(
             period=period.name,
@@ -429,6 +432,9 @@ def close_period(
             closed_at=closed_at,
             closed_by=closed_by,
             last_entry_id=last_id,
+            tip_hash=last_hash,
+            prev_hash=prev_close,
+            close_hash=sealed,
         )
     ).inserted_primary_key[0]
     # The new snapshot is the previous one plus the postings between the two closes.
@@ -448,6 +454,18 @@ def close_period(
         )
     )
     return PeriodClose(period, closed_at, closed_by, last_id)
+
+
+def _last_close_hash(conn: Connection) -> str:
+    value = conn.execute(select(closes_t.c.close_hash).order_by(closes_t.c.id.desc()).limit(1)).scalar()
+    return value or GENESIS_HASH
+
+
+def current_tip(conn: Connection) -> Tip:
+    """The ledger's tip now (entries and period closes), for an auditor to keep (`fuel tip`)."""
+    entry_id, entry_hash = chain_tip(conn)
+    closes = conn.execute(select(func.count()).select_from(closes_t)).scalar_one()
+    return Tip(entry_id, entry_hash, int(closes), _last_close_hash(conn))
 
 
 def list_closes(conn: Connection) -> list[PeriodClose]:
@@ -588,17 +606,30 @@ def trial_balance(conn: Connection, as_of: date) -> list[TrialBalanceLine]:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordBreak:
+    """Something other than a journal entry found changed: ``record`` names it."""
+
+    record: str  # "period close 2026Q1", "kept tip 213:ab12...", ...
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     entries_checked: int
     first_break: ChainBreak | None
+    #: the first broken record of each other kind (period closes, snapshots, the kept tip, ...)
+    record_breaks: tuple[RecordBreak, ...] = ()
+    tip_checked: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.first_break is None
+        return self.first_break is None and not self.record_breaks
 
 
-def verify(conn: Connection) -> VerifyReport:
-    """Walk the chain; also check each posting still carries its entry's date."""
+def verify(conn: Connection, tip: str | None = None) -> VerifyReport:
+    """Walk the chain; also check each posting still carries its entry's date, the period closes
+    against the chain (and their own chain), and the ledger against a kept ``tip``."""
+    kept = parse_tip(tip) if tip is not None else None
     mismatched = conn.execute(
         select(postings_t.c.entry_id)
         .join(entries_t, entries_t.c.id == postings_t.c.entry_id)
@@ -613,6 +644,20 @@ def verify(conn: Connection) -> VerifyReport:
         .order_by(postings_t.c.entry_id)
         .limit(1)
     ).scalar()
+    closes = conn.execute(select(closes_t).order_by(closes_t.c.id)).all()
+    close_positions = [(int(c.last_entry_id), c.close_hash or "") for c in closes]
+    wanted_at = {int(c.last_entry_id) for c in closes}
+    hash_at: dict[int, str] = {0: GENESIS_HASH}
+    tip_found = kept is None
+    kept_count, kept_hash = kept if kept is not None else (None, None)
+
+    def check_tip(n: int, entry_hash: str) -> bool:
+        if kept_count is not None and n != kept_count:
+            return False
+        return any(t.hash == kept_hash for t in possible_tips(n, entry_hash, close_positions))
+
+    if not tip_found:
+        tip_found = check_tip(0, GENESIS_HASH)
     count = 0
     prev_hash = GENESIS_HASH
     first_break: ChainBreak | None = None
@@ -627,6 +672,10 @@ def verify(conn: Connection) -> VerifyReport:
             first_break = found
             break
         prev_hash = entry.entry_hash
+        if entry.id in wanted_at:
+            hash_at[entry.id] = entry.entry_hash
+        if not tip_found:
+            tip_found = check_tip(entry.id, entry.entry_hash)
         expected_id += 1
     candidates = [b for b in (first_break,) if b]
     if mismatched is not None:
@@ -634,7 +683,52 @@ def verify(conn: Connection) -> VerifyReport:
     if orphan is not None:
         candidates.append(ChainBreak(orphan, "postings exist for an entry that is not in the chain"))
     first = min(candidates, key=lambda b: b.entry_id) if candidates else None
-    return VerifyReport(count, first)
+    chain_end = expected_id - 1 if first_break is None else None
+    breaks = []
+    close_break = _check_closes(conn, closes, hash_at, chain_end)
+    if close_break is not None:
+        breaks.append(close_break)
+    if not tip_found and first_break is None:
+        breaks.append(RecordBreak(
+            f"kept tip {tip}",
+            f"this ledger never had that tip: entries or period closes after it were deleted or rewritten "
+            f"(the chain now ends at entry {chain_end}, with {len(closes)} period close(s))"
+            if kept_count is None or kept_count <= (chain_end or 0) else
+            f"the tip was taken at entry {kept_count} but the chain now ends at entry {chain_end}: "
+            "entries at its end were deleted"))  # fmt: skip
+    return VerifyReport(count, first, tuple(breaks), kept is not None)
+
+
+def _check_closes(conn: Connection, closes: Sequence, hash_at: Mapping[int, str], chain_end: int | None
+                  ) -> RecordBreak | None:
+    """The first period close that no longer matches its own chain or the entry chain."""
+    prev = GENESIS_HASH
+    prev_end = None
+    prev_last = 0
+    for c in closes:
+        name = f"period close {c.period}"
+        period_end = _as_date(c.period_end)
+        if c.prev_hash != prev:
+            return RecordBreak(name, "its link to the close before it does not match: a close before it was "
+                                     "deleted or changed")
+        if c.close_hash != close_hash(prev, c.period, _as_date(c.period_start), period_end, c.closed_at,
+                                      c.closed_by, int(c.last_entry_id), c.tip_hash or ""):
+            return RecordBreak(name, "its period, dates, who, when or chain position were changed after closing")
+        if (prev_end is not None and period_end <= prev_end) or int(c.last_entry_id) < prev_last:
+            return RecordBreak(name, "it is out of order with the close before it")
+        if chain_end is not None and int(c.last_entry_id) > chain_end:
+            return RecordBreak(name, f"it was taken at entry {c.last_entry_id} but the chain now ends at entry "
+                                     f"{chain_end}: entries at the chain's end were deleted")
+        if int(c.last_entry_id) in hash_at and hash_at[int(c.last_entry_id)] != c.tip_hash:
+            return RecordBreak(name, f"the chain's tip it recorded (entry {c.last_entry_id}) is not the chain's "
+                                     "entry there any more")
+        late = conn.execute(select(func.min(entries_t.c.id)).where(
+            entries_t.c.id > c.last_entry_id, entries_t.c.effective_date < period_end)).scalar()  # fmt: skip
+        if late is not None:
+            return RecordBreak(name, f"entry {late} was posted after the close but is dated inside the closed "
+                                     "period")
+        prev, prev_end, prev_last = c.close_hash, period_end, int(c.last_entry_id)
+    return None
 
 
 class Ledger:
@@ -665,9 +759,13 @@ class Ledger:
         with reading(self.engine) as conn:
             return trial_balance(conn, as_of)
 
-    def verify(self) -> VerifyReport:
+    def verify(self, tip: str | None = None) -> VerifyReport:
         with reading(self.engine) as conn:
-            return verify(conn)
+            return verify(conn, tip)
+
+    def tip(self) -> Tip:
+        with reading(self.engine) as conn:
+            return current_tip(conn)
 
     def entry(self, entry_id: int) -> PostedEntry:
         with reading(self.engine) as conn:

@@ -45,6 +45,7 @@ from models.flows_store import book_of, load_position
 from models.ledger_store import (
     PostResult,
     account_types,
+    current_tip,
     balances,
     entries_t,
     get_entry,
@@ -275,6 +276,7 @@ def statement_inputs(conn: Connection, fund: str, quarter: Period, terms: FundTe
         ledger_nav_pence=ledger_nav(conn, fund, quarter.last_day),
         restrictions=restriction_figures(conn, fund, quarter),
         impact=impact_rows(conn, fund, quarter),
+        ledger_tip=current_tip(conn).text,
     )
 
 

@@ -86,7 +86,13 @@ def statement_for(
     plan = None
     if plans:
         plan = plan_vs_actual(plans, pbr_store.actuals_by_quarter(conn, contract_id), as_of or quarter.last_day)
-    return build_statement(contract, quarter, run.as_dict(), lines, prior, run_payers, clawbacks, sample, plan, payer)
+    from dataclasses import replace
+
+    from models.ledger_store import current_tip
+
+    statement = build_statement(contract, quarter, run.as_dict(), lines, prior, run_payers, clawbacks, sample, plan,
+                                payer)  # fmt: skip
+    return replace(statement, ledger_tip=current_tip(conn).text)
 
 
 # ---------------------------------------------------------------------------- renderings

@@ -1,0 +1,65 @@
+"""Tamper evidence beyond the journal (issue 16, items 7-10): period closes record the entry
+chain's tip and are chained (``ledger/anchors.py``); existing closes are sealed here.
+
+Revision ID: 0024
+Revises: 0023
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0024"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+GENESIS = "0" * 64
+
+
+def _without_close_triggers(change) -> None:
+    """Run ``change`` with period_closes' no-update triggers lifted (this migration only)."""
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        op.execute("ALTER TABLE period_closes DISABLE TRIGGER period_closes_immutable")
+        change()
+        op.execute("ALTER TABLE period_closes ENABLE TRIGGER period_closes_immutable")
+        return
+    op.execute("DROP TRIGGER period_closes_no_update")
+    change()
+    op.execute("""CREATE TRIGGER period_closes_no_update BEFORE UPDATE ON period_closes
+        BEGIN SELECT RAISE(ABORT, 'period_closes rows are immutable: post a reversal instead'); END""")
+
+
+def _seal_existing_closes() -> None:
+    from ledger.anchors import close_hash
+
+    bind = op.get_bind()
+    closes = sa.table("period_closes", sa.column("id", sa.Integer), sa.column("period", sa.String),
+                      sa.column("period_start", sa.Date), sa.column("period_end", sa.Date),
+                      sa.column("closed_at", sa.DateTime), sa.column("closed_by", sa.String),
+                      sa.column("last_entry_id", sa.Integer), sa.column("tip_hash", sa.String),
+                      sa.column("prev_hash", sa.String), sa.column("close_hash", sa.String))  # fmt: skip
+    entries = sa.table("journal_entries", sa.column("id", sa.Integer), sa.column("entry_hash", sa.String))
+    rows = bind.execute(sa.select(closes).order_by(closes.c.id)).all()
+    prev = GENESIS
+    for row in rows:
+        tip = bind.execute(sa.select(entries.c.entry_hash).where(entries.c.id == row.last_entry_id)).scalar()
+        tip = tip or GENESIS
+        sealed = close_hash(prev, row.period, row.period_start, row.period_end, row.closed_at, row.closed_by,
+                            row.last_entry_id, tip)  # fmt: skip
+        bind.execute(closes.update().where(closes.c.id == row.id).values(tip_hash=tip, prev_hash=prev,
+                                                                           close_hash=sealed))
+        prev = sealed
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN (not a batch table copy, which would drop the table's triggers).
+    for name in ("tip_hash", "prev_hash", "close_hash"):
+        op.add_column("period_closes", sa.Column(name, sa.String(length=64), nullable=True))
+    _without_close_triggers(_seal_existing_closes)
+
+
+def downgrade() -> None:
+    for name in ("close_hash", "prev_hash", "tip_hash"):
+        op.drop_column("period_closes", name)
