@@ -685,9 +685,9 @@ def verify(conn: Connection, tip: str | None = None) -> VerifyReport:
     first = min(candidates, key=lambda b: b.entry_id) if candidates else None
     chain_end = expected_id - 1 if first_break is None else None
     breaks = []
-    close_break = _check_closes(conn, closes, hash_at, chain_end)
-    if close_break is not None:
-        breaks.append(close_break)
+    for found_break in (_check_closes(conn, closes, hash_at, chain_end), _check_snapshots(conn, closes)):
+        if found_break is not None:
+            breaks.append(found_break)
     if not tip_found and first_break is None:
         breaks.append(RecordBreak(
             f"kept tip {tip}",
@@ -697,6 +697,43 @@ def verify(conn: Connection, tip: str | None = None) -> VerifyReport:
             f"the tip was taken at entry {kept_count} but the chain now ends at entry {chain_end}: "
             "entries at its end were deleted"))  # fmt: skip
     return VerifyReport(count, first, tuple(breaks), kept is not None)
+
+
+def _check_snapshots(conn: Connection, closes: Sequence) -> RecordBreak | None:
+    """The first close whose closing-balance snapshot differs from the postings before its end.
+
+    One pass over the postings: each close's movements are added to the running totals."""
+    p, b = postings_t, period_balances_t
+    running: dict[tuple, list[int]] = {}
+    since = None
+    for c in closes:
+        end = _as_date(c.period_end)
+        conditions = [p.c.effective_date < end] + ([p.c.effective_date >= since] if since is not None else [])
+        group = [p.c[name] for name in BALANCE_COLUMNS]
+        for row in conn.execute(select(
+                *group, func.sum(case((p.c.amount_pence > 0, p.c.amount_pence), else_=0)),
+                func.sum(case((p.c.amount_pence < 0, -p.c.amount_pence), else_=0)), func.sum(p.c.amount_pence),
+        ).where(*conditions).group_by(*group)):  # fmt: skip
+            totals = running.setdefault(tuple(row[: len(BALANCE_COLUMNS)]), [0, 0, 0])
+            for i, value in enumerate(row[len(BALANCE_COLUMNS):]):
+                totals[i] += int(value)
+        stored: dict[tuple, list[int]] = {}
+        for row in conn.execute(select(*(b.c[name] for name in BALANCE_COLUMNS), b.c.debit_pence, b.c.credit_pence,
+                                       b.c.balance_pence).where(b.c.close_id == c.id)):  # fmt: skip
+            totals = stored.setdefault(tuple(row[: len(BALANCE_COLUMNS)]), [0, 0, 0])
+            for i, value in enumerate(row[len(BALANCE_COLUMNS):]):
+                totals[i] += int(value)
+        if stored != running:
+            key = min((k for k in set(stored) | set(running) if stored.get(k) != running.get(k)),
+                      key=lambda k: tuple("" if v is None else str(v) for v in k))  # fmt: skip
+            there, should = stored.get(key, [0, 0, 0])[2], running.get(key, [0, 0, 0])[2]
+            return RecordBreak(f"closing-balance snapshot of {c.period}",
+                               f"account {key[0]} {key[1]} "
+                               + ", ".join(f"{n}={v}" for n, v in zip(DIMENSIONS, key[2:]) if v is not None)
+                               + f" holds balance {there} pence (debits and credits included) where the "
+                               f"postings before {end} give {should}: the snapshot was changed")  # fmt: skip
+        since = end
+    return None
 
 
 def _check_closes(conn: Connection, closes: Sequence, hash_at: Mapping[int, str], chain_end: int | None

@@ -53,13 +53,54 @@ def _seal_existing_closes() -> None:
         prev = sealed
 
 
+#: Every table whose rows are never updated or deleted (no-update/no-delete triggers).
+IMMUTABLE_TABLES = (
+    "journal_entries", "postings", "period_closes", "period_balances", "commitments", "fund_terms",
+    "project_stages", "deliveries", "delivery_events", "issued_documents", "value_tables",
+)
+
+
+def _unique_keys(bind, table: str) -> list[list[str]]:
+    """The primary key and every unique index of a SQLite table, as column lists."""
+    keys = []
+    info = bind.exec_driver_sql(f"PRAGMA table_info({table})").all()
+    pk = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
+    if pk:
+        keys.append(pk)
+    for index in bind.exec_driver_sql(f"PRAGMA index_list({table})").all():
+        if index[2]:  # unique
+            columns = [row[2] for row in bind.exec_driver_sql(f"PRAGMA index_info('{index[1]}')").all()]
+            if columns not in keys:
+                keys.append(columns)
+    return keys
+
+
+def sqlite_replace_guard(table: str) -> None:
+    """On SQLite, INSERT OR REPLACE deletes the row it conflicts with without firing the delete
+    trigger (recursive triggers are off): refuse an insert whose key is already there."""
+    bind = op.get_bind()
+    conditions = " OR ".join(
+        "EXISTS (SELECT 1 FROM {t} WHERE {match})".format(
+            t=table, match=" AND ".join(f"{c} = NEW.{c}" for c in key))
+        for key in _unique_keys(bind, table)
+    )  # fmt: skip
+    op.execute(f"""CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {conditions}
+        BEGIN SELECT RAISE(ABORT, '{table} rows are immutable: a row with this key exists (no REPLACE)'); END""")
+
+
 def upgrade() -> None:
     # Plain ADD COLUMN (not a batch table copy, which would drop the table's triggers).
     for name in ("tip_hash", "prev_hash", "close_hash"):
         op.add_column("period_closes", sa.Column(name, sa.String(length=64), nullable=True))
     _without_close_triggers(_seal_existing_closes)
+    if op.get_bind().dialect.name == "sqlite":
+        for table in IMMUTABLE_TABLES:
+            sqlite_replace_guard(table)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for table in IMMUTABLE_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_replace")
     for name in ("close_hash", "prev_hash", "tip_hash"):
         op.drop_column("period_closes", name)
