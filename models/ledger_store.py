@@ -688,6 +688,11 @@ def verify(conn: Connection, tip: str | None = None) -> VerifyReport:
     for found_break in (_check_closes(conn, closes, hash_at, chain_end), _check_snapshots(conn, closes)):
         if found_break is not None:
             breaks.append(found_break)
+    from models.evidence_store import verify_evidence  # the records around the ledger (their own chain)
+
+    evidence = verify_evidence(conn)
+    if evidence is not None:
+        breaks.append(RecordBreak(*evidence))
     if not tip_found and first_break is None:
         breaks.append(RecordBreak(
             f"kept tip {tip}",

@@ -51,6 +51,7 @@ from ledger.pbr.personal_data import refusal as personal_data_refusal
 from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
 from ledger.periods import Period
 from ledger.postings import EntryDraft, Posting
+from models.evidence_store import seal
 from models.ledger_store import post_entries, utc_now
 from models.pbr_tables import (
     PbrClaimLineRow,
@@ -66,6 +67,7 @@ from models.pbr_tables import (
     PbrRunPayerRow,
     PbrSampleRow,
     PbrTransitionRow,
+    PbrRunRevisionRow,
 )
 
 contracts_t = PbrContractRow.__table__
@@ -81,6 +83,7 @@ transitions_t = PbrTransitionRow.__table__
 samples_t = PbrSampleRow.__table__
 clawbacks_t = PbrClawbackRow.__table__
 mechanism_results_t = PbrMechanismResultRow.__table__
+revisions_t = PbrRunRevisionRow.__table__
 
 #: Outcome payments are public money (DESIGN.md section 2: council or central government money).
 OUTCOME_SOURCE = "public"
@@ -133,6 +136,7 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
     existing = conn.execute(select(contracts_t).where(contracts_t.c.id == contract.contract_id)).mappings().first()
     if existing is None:
         conn.execute(contracts_t.insert().values(**row))
+        seal(conn, "contract", contracts_t.c.id == contract.contract_id)
         return contract, "added"
     if existing["content_hash"] == row["content_hash"] and existing["fund"] == fund:
         return contract, "unchanged"
@@ -143,7 +147,10 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
             "Load the new terms under a new contract id",
             field="id",
         )
+    # Allowed only while no claim run relies on the contract (a trigger refuses it after); the
+    # new terms are sealed as the contract's next version in the evidence chain.
     conn.execute(contracts_t.update().where(contracts_t.c.id == contract.contract_id).values(**row))
+    seal(conn, "contract", contracts_t.c.id == contract.contract_id)
     return contract, "updated"
 
 
@@ -505,8 +512,40 @@ def _run(conn: Connection, contract_id: str, period: str, *, created: bool = Fal
     ).mappings().first()
     if row is None:
         return None
+    latest = _latest_revision(conn, row["id"])
+    if latest is not None:
+        row = {**row, **{k: latest[k] for k in REVISED}}
     return ClaimRun(row["id"], contract_id, period, row["status"], row["line_count"], row["gross_pence"],
                     row["net_pence"], row["clawback_pence"], row["invoice_ref"], created)  # fmt: skip
+
+
+#: What a claim run's revisions change; the run row itself is immutable (migration 0024).
+REVISED = ("status", "net_pence", "clawback_pence", "invoice_ref")
+
+
+def _latest_revision(conn: Connection, run_id: int):
+    return conn.execute(select(revisions_t).where(revisions_t.c.run_id == run_id)
+                        .order_by(revisions_t.c.revision.desc()).limit(1)).mappings().first()  # fmt: skip
+
+
+def current_status(runs=runs_t):
+    """SQL: a claim run's status now (its latest revision's, else the one it was created with)."""
+    latest = (select(revisions_t.c.status).where(revisions_t.c.run_id == runs.c.id)
+              .order_by(revisions_t.c.revision.desc()).limit(1).scalar_subquery())  # fmt: skip
+    return func.coalesce(latest, runs.c.status)
+
+
+def _revise(conn: Connection, run_id: int, by: str, **changes) -> None:
+    """Append the run's next revision (the run row is never updated), and seal it."""
+    latest = _latest_revision(conn, run_id)
+    base = latest if latest is not None else conn.execute(select(runs_t).where(runs_t.c.id == run_id)).mappings().one()
+    state = {k: base[k] for k in REVISED}
+    if all(state[k] == v for k, v in changes.items()):
+        return
+    revision = (int(latest["revision"]) if latest is not None else 0) + 1
+    conn.execute(revisions_t.insert().values(run_id=run_id, revision=revision, **{**state, **changes},
+                                             revised_at=utc_now(), revised_by=by))  # fmt: skip
+    seal(conn, "run_revision", and_(revisions_t.c.run_id == run_id, revisions_t.c.revision == revision))
 
 
 def get_run(conn: Connection, contract_id: str, period: str) -> ClaimRun:
@@ -602,6 +641,8 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
     stored["evidence_ref"] = stored["evidence_ref"].astype(object).where(stored["evidence_ref"].notna(), None)
     stored["run_id"] = run_id
     conn.execute(lines_t.insert(), _records(stored))
+    seal(conn, "claim_run", runs_t.c.id == run_id)
+    seal(conn, "claim_line", lines_t.c.run_id == run_id)
 
     share_frames = []
     for payer in contract.payers:
@@ -618,11 +659,12 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
     conn.execute(run_payers_t.insert(), [
         {"run_id": run_id, "payer_id": p, "share_pence": v, "clawback_pence": 0} for p, v in totals.items()
     ])  # fmt: skip
-    _take_clawback(conn, contract, run_id, totals)
+    _take_clawback(conn, contract, run_id, totals, by)
     return replace(_run(conn, contract_id, quarter.name), created=True)
 
 
-def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_payer: Mapping[str, int]) -> int:
+def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_payer: Mapping[str, int],
+                   by: str = "fuel") -> int:
     """Take outstanding recoveries from this run (never below zero), oldest sample first; split
     over payers pro rata to their shares. Replaces what an earlier call took for this run."""
     conn.execute(clawbacks_t.delete().where(clawbacks_t.c.run_id == run_id))
@@ -652,7 +694,7 @@ def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_p
     for payer, part in zip(payers, split):
         conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run_id, run_payers_t.c.payer_id == payer)
                      .values(clawback_pence=part))
-    conn.execute(runs_t.update().where(runs_t.c.id == run_id).values(clawback_pence=total))
+    _revise(conn, run_id, by, clawback_pence=total)
     return total
 
 
@@ -733,7 +775,7 @@ def approve(conn: Connection, contract_id: str, period: str, on: date, by: str =
     for payer, share in shares.items():
         conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id, run_payers_t.c.payer_id == payer)
                      .values(share_pence=share))
-    _take_clawback(conn, contract, run.id, shares)
+    _take_clawback(conn, contract, run.id, shares, by)
     payers = {r["payer_id"]: r for r in run_payers(conn, run)}
     drafts, order = [], []
     for payer in contract.payers:
@@ -770,7 +812,7 @@ def approve(conn: Connection, contract_id: str, period: str, on: date, by: str =
                              approval_entry_id=entry_of.get(payer.payer_id)))  # fmt: skip
         _transition(conn, run.id, "approved", by, payer=payer.payer_id)
     net = sum(shares.values())
-    conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="approved", net_pence=net))
+    _revise(conn, run.id, by, status="approved", net_pence=net)
     return get_run(conn, contract_id, period)
 
 
@@ -783,7 +825,7 @@ def invoice(conn: Connection, contract_id: str, period: str, ref: str, by: str =
             raise ValidationError(f"claim run {contract_id} {run.period} was already invoiced as {run.invoice_ref!r}", field="ref")
         return run
     _require_status(run, ("approved",), "invoiced")
-    conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="invoiced", invoice_ref=ref.strip()[:100]))
+    _revise(conn, run.id, by, status="invoiced", invoice_ref=ref.strip()[:100])
     _transition(conn, run.id, "invoiced", by, note=ref.strip())
     return get_run(conn, contract_id, period)
 
@@ -829,7 +871,7 @@ def pay(conn: Connection, contract_id: str, period: str, on: date, by: str = "fu
         select(func.count()).where(run_payers_t.c.run_id == run.id, run_payers_t.c.paid_pence.is_(None))
     ).scalar_one()
     if outstanding == 0:
-        conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="paid"))
+        _revise(conn, run.id, by, status="paid")
         _transition(conn, run.id, "paid", by, note="all payers paid")
     return get_run(conn, contract_id, period)
 

@@ -106,6 +106,23 @@ class PbrClaimRunRow(SQLModel, table=True):
     created_by: str = Field(max_length=100)
 
 
+class PbrRunRevisionRow(SQLModel, table=True):
+    """A claim run's state after a step of its life (approved, invoiced, paid, a clawback taken):
+    claim runs are immutable (migration 0024), so a change is a new revision; the latest is the
+    run's current status, net, clawback and invoice reference."""
+
+    __tablename__ = "pbr_run_revisions"
+
+    run_id: int = Field(primary_key=True, foreign_key="pbr_claim_runs.id")
+    revision: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # 1.. per run
+    status: str = Field(max_length=16)
+    net_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    clawback_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    invoice_ref: str | None = Field(default=None, max_length=100)
+    revised_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    revised_by: str = Field(max_length=100)
+
+
 class PbrClaimLineRow(SQLModel, table=True):
     __tablename__ = "pbr_claim_lines"
 

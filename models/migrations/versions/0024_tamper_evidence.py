@@ -1,5 +1,8 @@
 """Tamper evidence beyond the journal (issue 16, items 7-10): period closes record the entry
-chain's tip and are chained (``ledger/anchors.py``); existing closes are sealed here.
+chain's tip and are chained (``ledger/anchors.py``); existing closes are sealed here. SQLite
+refuses INSERT OR REPLACE on every immutable table. Claim runs, claim lines, their revisions and
+distribution lines become immutable, contracts once a claim run uses them, and all of them are
+sealed in the evidence chain (``models/evidence_store.py``).
 
 Revision ID: 0024
 Revises: 0023
@@ -53,10 +56,13 @@ def _seal_existing_closes() -> None:
         prev = sealed
 
 
+#: Made immutable by this migration.
+NEW_IMMUTABLE = ("pbr_claim_runs", "pbr_claim_lines", "pbr_run_revisions", "distribution_lines", "evidence_seals")
 #: Every table whose rows are never updated or deleted (no-update/no-delete triggers).
 IMMUTABLE_TABLES = (
     "journal_entries", "postings", "period_closes", "period_balances", "commitments", "fund_terms",
-    "project_stages", "deliveries", "delivery_events", "issued_documents", "value_tables",
+    "project_stages", "deliveries", "delivery_events", "issued_documents", "value_tables", *NEW_IMMUTABLE,
+    "pbr_contracts",  # updatable only while no claim run uses it, never deleted or replaced
 )
 
 
@@ -93,14 +99,77 @@ def upgrade() -> None:
     for name in ("tip_hash", "prev_hash", "close_hash"):
         op.add_column("period_closes", sa.Column(name, sa.String(length=64), nullable=True))
     _without_close_triggers(_seal_existing_closes)
-    if op.get_bind().dialect.name == "sqlite":
-        for table in IMMUTABLE_TABLES:
-            sqlite_replace_guard(table)
+    op.create_table(
+        "pbr_run_revisions",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("net_pence", sa.BigInteger(), nullable=False),
+        sa.Column("clawback_pence", sa.BigInteger(), nullable=False),
+        sa.Column("invoice_ref", sa.String(length=100), nullable=True),
+        sa.Column("revised_at", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("revised_by", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["pbr_claim_runs.id"]),
+        sa.PrimaryKeyConstraint("run_id", "revision"),
+    )
+    op.create_table(
+        "evidence_seals",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("record_key", sa.String(length=200), nullable=False),
+        sa.Column("record_hash", sa.String(length=64), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("seal_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    from models.evidence_store import seal_everything
+
+    seal_everything(op.get_bind())
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        for table in NEW_IMMUTABLE:
+            op.execute(f"""CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION fuel_refuse_change()""")
+            op.execute(f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                FOR EACH STATEMENT EXECUTE FUNCTION fuel_refuse_change()""")
+        op.execute("""CREATE FUNCTION fuel_contract_in_use() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' OR EXISTS (SELECT 1 FROM pbr_claim_runs WHERE contract_id = OLD.id) THEN
+                RAISE EXCEPTION 'pbr_contracts rows are immutable once a claim run uses them: load new terms under a new id';
+            END IF;
+            RETURN NEW;
+        END $$""")
+        op.execute("""CREATE TRIGGER pbr_contracts_immutable BEFORE UPDATE OR DELETE ON pbr_contracts
+            FOR EACH ROW EXECUTE FUNCTION fuel_contract_in_use()""")
+        op.execute("""CREATE TRIGGER pbr_contracts_no_truncate BEFORE TRUNCATE ON pbr_contracts
+            FOR EACH STATEMENT EXECUTE FUNCTION fuel_refuse_change()""")
+        return
+    for table in NEW_IMMUTABLE:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"""CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table}
+                BEGIN SELECT RAISE(ABORT, '{table} rows are immutable: corrections are new rows'); END""")
+    op.execute("""CREATE TRIGGER pbr_contracts_no_update BEFORE UPDATE ON pbr_contracts
+        WHEN EXISTS (SELECT 1 FROM pbr_claim_runs WHERE contract_id = OLD.id)
+        BEGIN SELECT RAISE(ABORT, 'pbr_contracts rows are immutable once a claim run uses them: load new terms under a new id'); END""")
+    op.execute("""CREATE TRIGGER pbr_contracts_no_delete BEFORE DELETE ON pbr_contracts
+        BEGIN SELECT RAISE(ABORT, 'pbr_contracts rows are immutable: contracts are never deleted'); END""")
+    for table in IMMUTABLE_TABLES:
+        sqlite_replace_guard(table)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for table in IMMUTABLE_TABLES:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_replace")
+        for table in (*NEW_IMMUTABLE, "pbr_contracts"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+    else:
+        for table in (*NEW_IMMUTABLE, "pbr_contracts"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_immutable ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS fuel_contract_in_use()")
+    op.drop_table("evidence_seals")
+    op.drop_table("pbr_run_revisions")
     for name in ("close_hash", "prev_hash", "tip_hash"):
         op.drop_column("period_closes", name)
