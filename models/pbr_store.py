@@ -31,7 +31,8 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+import os
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
@@ -418,33 +419,78 @@ def _disputed(lines):
 def _unclaimed_events(conn: Connection, contract_id: str, before: date | None = None) -> pd.DataFrame:
     query = select(
         events_t.c.id, events_t.c.participant_id, events_t.c.outcome_id, events_t.c.achieved_on,
-        events_t.c.evidence_ref, events_t.c.submitted_on, events_t.c.import_reason,
+        events_t.c.evidence_ref, events_t.c.submitted_on, events_t.c.import_reason, events_t.c.received_at,
     ).where(events_t.c.contract_id == contract_id, ~exists().where(lines_t.c.event_id == events_t.c.id))  # fmt: skip
     if before is not None:
         query = query.where(events_t.c.achieved_on < before)
     frame = pd.read_sql(query.order_by(events_t.c.id), conn)
-    for column in ("achieved_on", "submitted_on"):
+    for column in ("achieved_on", "submitted_on", "received_at"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    frame["submitted_on"] = _deadline_day(frame, _run_times(conn, contract_id))
+    return frame.drop(columns=["received_at"])
+
+
+def received_now() -> datetime:
+    """Fuel's clock for receipts: now, or noon of ``FUEL_TODAY`` (YYYY-MM-DD), an operator's
+    setting for rehearsals and tests with dated files (never a value from the file itself)."""
+    override = os.environ.get("FUEL_TODAY")
+    if override:
+        return datetime.combine(date.fromisoformat(override), time(12))
+    return utc_now()
+
+
+def _run_times(conn: Connection, contract_id: str) -> pd.DataFrame:
+    frame = pd.read_sql(select(runs_t.c.period_end, runs_t.c.created_at).where(runs_t.c.contract_id == contract_id),
+                        conn)  # fmt: skip
+    frame["period_end"] = pd.to_datetime(frame["period_end"]).astype("datetime64[ns]")
+    frame["created_at"] = pd.to_datetime(frame["created_at"]).astype("datetime64[ns]")
     return frame
 
 
+def _deadline_day(events: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+    """The submission day a claim deadline is judged on. A late outcome (Fuel received it after a
+    claim run covering its achievement date was made, so it falls into a later claim) counts as
+    submitted when Fuel received it: a backdated ``submitted_on`` cannot bring it in on time."""
+    submitted = events["submitted_on"]
+    if runs.empty or events.empty:
+        return submitted
+    received = events["received_at"]
+    late = pd.Series(False, index=events.index)
+    for period_end, created_at in zip(runs["period_end"], runs["created_at"]):
+        late |= (events["achieved_on"] < period_end) & received.notna() & (received > created_at)
+    received_day = received.dt.normalize()
+    return submitted.where(~late | (submitted >= received_day), received_day)
+
+
 def import_outcomes(
-    conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel", submitted_on: date | None = None
+    conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel", submitted_on: date | None = None,
+    *, received_at: datetime | None = None,
 ) -> ImportReport:
     """Store a provider's outcome events from CSV, all or nothing.
 
     Columns: ``participant_id, outcome_id, achieved_on`` and optional ``evidence_ref``,
     ``submitted_on`` (default: ``submitted_on`` given here, else today). A malformed file
-    (missing column, blank id, a date that is not YYYY-MM-DD, an unknown column, ...) is refused
-    whole. Well-formed rows that break the contract's rules are stored with the reason code the
+    (missing column, blank id, a date that is not YYYY-MM-DD, an unknown column, a
+    ``submitted_on`` before ``achieved_on`` or after today, ...) is refused whole. Fuel records
+    when it received the rows (``received_at``: its own clock, ``received_now``; in-process
+    callers replaying history may pass it). Well-formed rows that break the contract's rules are stored with the reason code the
     import found, and listed in the report; the claim run makes the final decision.
     """
     contract = get_contract(conn, contract_id)
     frame = read_csv_text(text, file_name)
+    received = received_at or received_now()
+    day = submitted_on or received.date()
+    if submitted_on is not None and "submitted_on" not in frame.columns:
+        frame["submitted_on"] = submitted_on.isoformat()  # checked like the file's own dates
     checked = _check_outcome_frame(frame, file_name)
-    day = submitted_on or date.today()
     if "submitted_on" not in checked.columns:
         checked["submitted_on"] = pd.Timestamp(day)
+    future = checked["submitted_on"] > pd.Timestamp(received.date())
+    if future.any():
+        raise _rejected(file_name, "outcome events", [
+            (row, f"{file_name}: row {row}: submitted_on: {sub.date()} is after today ({received.date()}, when Fuel "
+                  "received the file); a submission cannot be dated in the future")
+            for row, sub in zip(checked["row_number"][future], checked["submitted_on"][future])])  # fmt: skip
     import_id = _start_import(conn, contract_id, "outcomes", text, file_name, len(checked), by)
     if import_id is None:
         return ImportReport(file_name, contract_id, len(checked), 0, len(checked), "already imported")
@@ -459,6 +505,9 @@ def import_outcomes(
             ["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]],
     ], ignore_index=True)  # fmt: skip
     both["row_number"] = both["row_number"].astype(np.int64)
+    new_rows = both["row_number"] > 0
+    judged = both[new_rows].assign(received_at=pd.Timestamp(received))
+    both.loc[new_rows, "submitted_on"] = _deadline_day(judged, _run_times(conn, contract_id))
     assessed = validate_events(
         both, contract, participant_register(conn, contract_id), prior_events=_accepted_before(conn, contract_id),
         source_name=file_name,
@@ -470,8 +519,9 @@ def import_outcomes(
         "outcome_id": new["outcome_id"].astype(str).to_numpy(),
         "achieved_on": new["achieved_on"].dt.date.to_numpy(),
         "evidence_ref": new["evidence_ref"].astype(object).where(new["evidence_ref"].notna(), None).to_numpy(),
-        "submitted_on": new["submitted_on"].dt.date.to_numpy(),
+        "submitted_on": checked.set_index("row_number").loc[new["row_number"], "submitted_on"].dt.date.to_numpy(),
         "import_reason": new["reason"].astype(str).to_numpy(),
+        "received_at": received,
     })  # fmt: skip
     conn.execute(events_t.insert(), _records(rows))
     bad = rows[rows["import_reason"] != ""]

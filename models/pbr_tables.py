@@ -82,7 +82,10 @@ class PbrOutcomeEventRow(SQLModel, table=True):
     outcome_id: str = Field(max_length=64)
     achieved_on: date
     evidence_ref: str | None = Field(default=None, max_length=200)
-    submitted_on: date
+    submitted_on: date  # as the provider's file (or the importer) says
+    #: when Fuel received the row (its clock at import, migration 0024): a late outcome's claim
+    #: deadline is judged on this day, never on a ``submitted_on`` the file could backdate
+    received_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False), nullable=True))
     #: reason code the import found (``""``: acceptable then); the claim run decides finally.
     import_reason: str = Field(max_length=32)
 

@@ -122,6 +122,10 @@ def upgrade() -> None:
         sa.Column("seal_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    # When Fuel received each outcome event: for rows already stored, their import's time.
+    op.add_column("pbr_outcome_events", sa.Column("received_at", sa.DateTime(timezone=False), nullable=True))
+    op.execute("""UPDATE pbr_outcome_events SET received_at =
+        (SELECT imported_at FROM pbr_imports WHERE pbr_imports.id = pbr_outcome_events.import_id)""")
     from models.evidence_store import seal_everything
 
     seal_everything(op.get_bind())
@@ -171,5 +175,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS fuel_contract_in_use()")
     op.drop_table("evidence_seals")
     op.drop_table("pbr_run_revisions")
+    op.drop_column("pbr_outcome_events", "received_at")
     for name in ("close_hash", "prev_hash", "tip_hash"):
         op.drop_column("period_closes", name)
