@@ -39,7 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, and_, case, exists, func, select
 
 from ledger.errors import ImportRejected, NotFound, ValidationError
 from ledger.money import allocate
@@ -578,11 +578,19 @@ def _latest_revision(conn: Connection, run_id: int):
                         .order_by(revisions_t.c.revision.desc()).limit(1)).mappings().first()  # fmt: skip
 
 
+def current(name: str = "status", runs=runs_t):
+    """SQL: a claim run's ``name`` (one of REVISED) now: its latest revision's, else the run's own."""
+    latest = (select(revisions_t.c[name]).where(revisions_t.c.run_id == runs.c.id)
+              .order_by(revisions_t.c.revision.desc()).limit(1).scalar_subquery())  # fmt: skip
+    if name == "invoice_ref":  # may be NULL in a revision too: the latest revision decides
+        has_revision = exists().where(revisions_t.c.run_id == runs.c.id)
+        return case((has_revision, latest), else_=runs.c[name])
+    return func.coalesce(latest, runs.c[name])
+
+
 def current_status(runs=runs_t):
     """SQL: a claim run's status now (its latest revision's, else the one it was created with)."""
-    latest = (select(revisions_t.c.status).where(revisions_t.c.run_id == runs.c.id)
-              .order_by(revisions_t.c.revision.desc()).limit(1).scalar_subquery())  # fmt: skip
-    return func.coalesce(latest, runs.c.status)
+    return current("status", runs)
 
 
 def _revise(conn: Connection, run_id: int, by: str, **changes) -> None:

@@ -39,9 +39,13 @@ def _paid_run(engine) -> None:
 
 def test_the_database_refuses_to_change_claim_evidence(engine):
     _paid_run(engine)
+    from models.web_store import claim_runs
+
     with engine.connect() as conn:
         run = store.get_run(conn, C, "2026Q3")
+        listed = claim_runs(conn, [C])
     assert run.status == "paid" and run.invoice_ref == "INV-1"  # read from the appended revisions
+    assert (listed[0]["status"], listed[0]["net_pence"]) == ("paid", run.net_pence)  # the web page's list too
     refused = [
         "UPDATE pbr_claim_lines SET net_pence = 1 WHERE line_no = 1",
         "UPDATE pbr_claim_lines SET net_pence = net_pence + 100000 WHERE line_no = 2",
