@@ -173,6 +173,12 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_immutable ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
         op.execute("DROP FUNCTION IF EXISTS fuel_contract_in_use()")
+    # Before 0024 a claim run's row held its current state: write the latest revision back.
+    latest = ("(SELECT {c} FROM pbr_run_revisions r WHERE r.run_id = pbr_claim_runs.id "
+              "ORDER BY r.revision DESC LIMIT 1)")
+    op.execute("UPDATE pbr_claim_runs SET " + ", ".join(
+        f"{c} = {latest.format(c=c)}" for c in ("status", "net_pence", "clawback_pence", "invoice_ref"))
+        + " WHERE EXISTS (SELECT 1 FROM pbr_run_revisions r WHERE r.run_id = pbr_claim_runs.id)")
     op.drop_table("evidence_seals")
     op.drop_table("pbr_run_revisions")
     op.drop_column("pbr_outcome_events", "received_at")
