@@ -480,17 +480,22 @@ def import_outcomes(
     frame = read_csv_text(text, file_name)
     received = received_at or received_now()
     day = submitted_on or received.date()
-    if submitted_on is not None and "submitted_on" not in frame.columns:
-        frame["submitted_on"] = submitted_on.isoformat()  # checked like the file's own dates
     checked = _check_outcome_frame(frame, file_name)
     if "submitted_on" not in checked.columns:
         checked["submitted_on"] = pd.Timestamp(day)
+    # The file's own submitted_on was checked against achieved_on with the other cells; a date
+    # given for the whole file is checked here, as is every row against the day Fuel received it.
+    early = checked["submitted_on"] < checked["achieved_on"]
     future = checked["submitted_on"] > pd.Timestamp(received.date())
-    if future.any():
-        raise _rejected(file_name, "outcome events", [
-            (row, f"{file_name}: row {row}: submitted_on: {sub.date()} is after today ({received.date()}, when Fuel "
-                  "received the file); a submission cannot be dated in the future")
-            for row, sub in zip(checked["row_number"][future], checked["submitted_on"][future])])  # fmt: skip
+    if early.any() or future.any():
+        raise _rejected(file_name, "outcome events", sorted(
+            [(row, f"{file_name}: row {row}: submitted_on: {sub.date()} is before achieved_on {ach.date()}; an "
+                   "outcome cannot be submitted before it is achieved")
+             for row, sub, ach in zip(checked["row_number"][early], checked["submitted_on"][early],
+                                      checked["achieved_on"][early])]
+            + [(row, f"{file_name}: row {row}: submitted_on: {sub.date()} is after today ({received.date()}, when "
+                     "Fuel received the file); a submission cannot be dated in the future")
+               for row, sub in zip(checked["row_number"][future], checked["submitted_on"][future])]))  # fmt: skip
     import_id = _start_import(conn, contract_id, "outcomes", text, file_name, len(checked), by)
     if import_id is None:
         return ImportReport(file_name, contract_id, len(checked), 0, len(checked), "already imported")
