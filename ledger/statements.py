@@ -88,6 +88,8 @@ class StatementInputs:
     restrictions: Mapping[str, tuple[RestrictionFigures, ...]]
     impact: tuple[ImpactRow, ...]
     transfers: tuple[GroupTransfer, ...] = ()  # money moved between funding groups, traced to owners
+    #: the ledger tip (``COUNT:HASH``, ledger/anchors.py) the figures were drawn from
+    ledger_tip: str = ""
 
 
 # ---------------------------------------------------------------------------- figures
@@ -180,6 +182,7 @@ class Statement:
     outcomes: tuple[OutcomeLine, ...]
     projects: tuple[ProjectLine, ...]
     nav_history: tuple[tuple[str, int], ...]  # (quarter, the investor's capital at its end)
+    ledger_tip: str = ""  # printed in the footer: an auditor checks it with `fuel verify --tip`
 
     def commitment(self, column: str) -> CommitmentColumn:
         return dict(self.commitments)[column]
@@ -296,7 +299,7 @@ def assemble_statements(inputs: StatementInputs, investors: Iterable[str] | None
             commitments=_commitments(inputs, investor_id, recallable[investor_id]),
             performance=perf, fund_performance=fund_perf,
             restrictions=inputs.restrictions.get(investor_id, ()),
-            outcomes=outcomes, projects=projects, nav_history=nav_history,
+            outcomes=outcomes, projects=projects, nav_history=nav_history, ledger_tip=inputs.ledger_tip,
         )
         check_statement(statement)
         statements.append(statement)

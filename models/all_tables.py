@@ -12,5 +12,6 @@ import models.terms_tables  # noqa: F401  (fund statement terms, versioned, migr
 import models.delivery_tables  # noqa: F401  (contacts, issued documents, deliveries, migration 0019)
 import models.values_tables  # noqa: F401  (value tables of outcomes, migration 0023)
 import models.bank_tables  # noqa: F401  (bank accounts, statements, lines, matches, migration 0027)
+import models.evidence_tables  # noqa: F401  (the evidence chain, migration 0024)
 
 metadata = SQLModel.metadata

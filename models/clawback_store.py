@@ -29,6 +29,7 @@ from ledger.funds import FundBook
 from ledger.money import format_amount
 from ledger.postings import EntryDraft, Posting
 from ledger.waterfall import CATEGORY_OF_KIND, Clawback, compute_clawback
+from models.evidence_store import seal
 from models.flows_store import book_of
 from models.ledger_store import PostResult, entries_t, get_entry, lock_chain, post_entries
 from models.statements_store import WATERFALL_EVENT, lines_t, waterfall_state
@@ -138,6 +139,7 @@ def clawback(conn: Connection, fund: str, day: date, terms: FundTerms, *, post: 
     if posted.created:
         conn.execute(lines_t.insert(), [{**line, "entry_id": posted.entry.id, "fund": fund, "effective_date": day}
                                         for line in lines])
+        seal(conn, "distribution_line", lines_t.c.entry_id == posted.entry.id)
     return ClawbackRecorded(result, posted, posted.created,
                             tuple({k: v for k, v in line.items() if k != "line_no"} for line in lines))
 

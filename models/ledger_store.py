@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, String, and_, any_, bindparam, case, 
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ledger.accounts import Chart
+from ledger.anchors import Tip, close_hash
 from ledger.errors import (
     AlreadyReversed,
     ClosedPeriodError,
@@ -27,7 +28,6 @@ from ledger.periods import Period
 from ledger.postings import (
     DIMENSIONS,
     GENESIS_HASH,
-    ChainBreak,
     EntryDraft,
     Posting,
     PostedEntry,
@@ -35,7 +35,6 @@ from ledger.postings import (
     check_entry,
     content_hash,
     reversal_of,
-    verify_chain,
 )
 from models.db import reading
 from models.tables import AccountRow, JournalEntryRow, PeriodBalanceRow, PeriodCloseRow, PostingRow
@@ -447,9 +446,11 @@ def close_period(
             f"period {period.name} is already closed (books are closed through {previous.period})",
             field="period",
         )
-    last_id, _ = chain_tip(conn)
+    last_id, last_hash = chain_tip(conn)
     closed_at = utc_now()
     _locked(conn).pop("closed_through", None)
+    prev_close = _last_close_hash(conn)
+    sealed = close_hash(prev_close, period.name, period.start, period.end, closed_at, closed_by, last_id, last_hash)
     close_id = conn.execute(
         closes_t.insert().values(
             period=period.name,
@@ -458,6 +459,9 @@ def close_period(
             closed_at=closed_at,
             closed_by=closed_by,
             last_entry_id=last_id,
+            tip_hash=last_hash,
+            prev_hash=prev_close,
+            close_hash=sealed,
         )
     ).inserted_primary_key[0]
     # The new snapshot is the previous one plus the postings between the two closes.
@@ -477,6 +481,18 @@ def close_period(
         )
     )
     return PeriodClose(period, closed_at, closed_by, last_id)
+
+
+def _last_close_hash(conn: Connection) -> str:
+    value = conn.execute(select(closes_t.c.close_hash).order_by(closes_t.c.id.desc()).limit(1)).scalar()
+    return value or GENESIS_HASH
+
+
+def current_tip(conn: Connection) -> Tip:
+    """The ledger's tip now (entries and period closes), for an auditor to keep (`fuel tip`)."""
+    entry_id, entry_hash = chain_tip(conn)
+    closes = conn.execute(select(func.count()).select_from(closes_t)).scalar_one()
+    return Tip(entry_id, entry_hash, int(closes), _last_close_hash(conn))
 
 
 def list_closes(conn: Connection) -> list[PeriodClose]:
@@ -616,54 +632,12 @@ def trial_balance(conn: Connection, as_of: date) -> list[TrialBalanceLine]:
 # ---------------------------------------------------------------------------- verify
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    entries_checked: int
-    first_break: ChainBreak | None
+def verify(conn: Connection, tip: str | None = None):
+    """Walk the chain, the period closes, the snapshots and the evidence chain; also against a
+    kept ``tip`` (``models/ledger_verify.py``). Returns a ``VerifyReport``."""
+    from models.ledger_verify import verify_ledger  # it reads the tables through this module
 
-    @property
-    def ok(self) -> bool:
-        return self.first_break is None
-
-
-def verify(conn: Connection) -> VerifyReport:
-    """Walk the chain; also check each posting still carries its entry's date."""
-    mismatched = conn.execute(
-        select(postings_t.c.entry_id)
-        .join(entries_t, entries_t.c.id == postings_t.c.entry_id)
-        .where(postings_t.c.effective_date != entries_t.c.effective_date)
-        .order_by(postings_t.c.entry_id)
-        .limit(1)
-    ).scalar()
-    orphan = conn.execute(
-        select(postings_t.c.entry_id)
-        .outerjoin(entries_t, entries_t.c.id == postings_t.c.entry_id)
-        .where(entries_t.c.id.is_(None))
-        .order_by(postings_t.c.entry_id)
-        .limit(1)
-    ).scalar()
-    count = 0
-    prev_hash = GENESIS_HASH
-    first_break: ChainBreak | None = None
-    expected_id = 1
-    for entry in iter_entries(conn):
-        count += 1
-        if entry.id != expected_id:
-            first_break = ChainBreak(expected_id, "it is missing: the chain skips from the entry before it")
-            break
-        found = verify_chain([entry], prev_hash)
-        if found:
-            first_break = found
-            break
-        prev_hash = entry.entry_hash
-        expected_id += 1
-    candidates = [b for b in (first_break,) if b]
-    if mismatched is not None:
-        candidates.append(ChainBreak(mismatched, "a posting's effective date differs from its entry's"))
-    if orphan is not None:
-        candidates.append(ChainBreak(orphan, "postings exist for an entry that is not in the chain"))
-    first = min(candidates, key=lambda b: b.entry_id) if candidates else None
-    return VerifyReport(count, first)
+    return verify_ledger(conn, tip)
 
 
 class Ledger:
@@ -694,9 +668,13 @@ class Ledger:
         with reading(self.engine) as conn:
             return trial_balance(conn, as_of)
 
-    def verify(self) -> VerifyReport:
+    def verify(self, tip: str | None = None):
         with reading(self.engine) as conn:
-            return verify(conn)
+            return verify(conn, tip)
+
+    def tip(self) -> Tip:
+        with reading(self.engine) as conn:
+            return current_tip(conn)
 
     def entry(self, entry_id: int) -> PostedEntry:
         with reading(self.engine) as conn:

@@ -31,14 +31,15 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+import os
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, and_, case, exists, func, select
 
 from ledger.errors import ImportRejected, InvariantBroken, NotFound, ValidationError
 from ledger.money import allocate
@@ -53,6 +54,7 @@ from ledger.pbr.personal_data import refusal as personal_data_refusal
 from ledger.pbr.sampling import assess_sample, schedule_clawback, select_sample
 from ledger.periods import Period
 from ledger.postings import EntryDraft, Posting
+from models.evidence_store import seal
 from models.ledger_store import post_entries, utc_now
 from models.pbr_tables import (
     PbrClaimLineRow,
@@ -68,6 +70,7 @@ from models.pbr_tables import (
     PbrRunPayerRow,
     PbrSampleRow,
     PbrTransitionRow,
+    PbrRunRevisionRow,
 )
 
 contracts_t = PbrContractRow.__table__
@@ -83,6 +86,7 @@ transitions_t = PbrTransitionRow.__table__
 samples_t = PbrSampleRow.__table__
 clawbacks_t = PbrClawbackRow.__table__
 mechanism_results_t = PbrMechanismResultRow.__table__
+revisions_t = PbrRunRevisionRow.__table__
 
 #: Outcome payments are public money (DESIGN.md section 2: council or central government money).
 OUTCOME_SOURCE = "public"
@@ -145,6 +149,7 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
                               "a contract never changes fund: choose another id", field="id")
     if existing is None:
         conn.execute(contracts_t.insert().values(**row))
+        seal(conn, "contract", contracts_t.c.id == contract.contract_id)
         return contract, "added"
     if existing["content_hash"] == row["content_hash"] and existing["fund"] == fund:
         return contract, "unchanged"
@@ -155,7 +160,10 @@ def load_contract(conn: Connection, text: str, source_name: str, loaded_by: str 
             "Load the new terms under a new contract id",
             field="id",
         )
+    # Allowed only while no claim run relies on the contract (a trigger refuses it after); the
+    # new terms are sealed as the contract's next version in the evidence chain.
     conn.execute(contracts_t.update().where(contracts_t.c.id == contract.contract_id).values(**row))
+    seal(conn, "contract", contracts_t.c.id == contract.contract_id)
     return contract, "updated"
 
 
@@ -460,33 +468,83 @@ def _disputed(lines):
 def _unclaimed_events(conn: Connection, contract_id: str, before: date | None = None) -> pd.DataFrame:
     query = select(
         events_t.c.id, events_t.c.participant_id, events_t.c.outcome_id, events_t.c.achieved_on,
-        events_t.c.evidence_ref, events_t.c.submitted_on, events_t.c.import_reason,
+        events_t.c.evidence_ref, events_t.c.submitted_on, events_t.c.import_reason, events_t.c.received_at,
     ).where(events_t.c.contract_id == contract_id, ~exists().where(lines_t.c.event_id == events_t.c.id))  # fmt: skip
     if before is not None:
         query = query.where(events_t.c.achieved_on < before)
     frame = pd.read_sql(query.order_by(events_t.c.id), conn)
-    for column in ("achieved_on", "submitted_on"):
+    for column in ("achieved_on", "submitted_on", "received_at"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    frame["submitted_on"] = _deadline_day(frame, _run_times(conn, contract_id))
+    return frame.drop(columns=["received_at"])
+
+
+def received_now() -> datetime:
+    """Fuel's clock for receipts: now, or noon of ``FUEL_TODAY`` (YYYY-MM-DD), an operator's
+    setting for rehearsals and tests with dated files (never a value from the file itself)."""
+    override = os.environ.get("FUEL_TODAY")
+    if override:
+        return datetime.combine(date.fromisoformat(override), time(12))
+    return utc_now()
+
+
+def _run_times(conn: Connection, contract_id: str) -> pd.DataFrame:
+    frame = pd.read_sql(select(runs_t.c.period_end, runs_t.c.created_at).where(runs_t.c.contract_id == contract_id),
+                        conn)  # fmt: skip
+    frame["period_end"] = pd.to_datetime(frame["period_end"]).astype("datetime64[ns]")
+    frame["created_at"] = pd.to_datetime(frame["created_at"]).astype("datetime64[ns]")
     return frame
 
 
+def _deadline_day(events: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
+    """The submission day a claim deadline is judged on. A late outcome (Fuel received it after a
+    claim run covering its achievement date was made, so it falls into a later claim) counts as
+    submitted when Fuel received it: a backdated ``submitted_on`` cannot bring it in on time."""
+    submitted = events["submitted_on"]
+    if runs.empty or events.empty:
+        return submitted
+    received = events["received_at"]
+    late = pd.Series(False, index=events.index)
+    for period_end, created_at in zip(runs["period_end"], runs["created_at"]):
+        late |= (events["achieved_on"] < period_end) & received.notna() & (received > created_at)
+    received_day = received.dt.normalize()
+    return submitted.where(~late | (submitted >= received_day), received_day)
+
+
 def import_outcomes(
-    conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel", submitted_on: date | None = None
+    conn: Connection, contract_id: str, text: str, file_name: str, by: str = "fuel", submitted_on: date | None = None,
+    *, received_at: datetime | None = None,
 ) -> ImportReport:
     """Store a provider's outcome events from CSV, all or nothing.
 
     Columns: ``participant_id, outcome_id, achieved_on`` and optional ``evidence_ref``,
     ``submitted_on`` (default: ``submitted_on`` given here, else today). A malformed file
-    (missing column, blank id, a date that is not YYYY-MM-DD, an unknown column, ...) is refused
-    whole. Well-formed rows that break the contract's rules are stored with the reason code the
+    (missing column, blank id, a date that is not YYYY-MM-DD, an unknown column, a
+    ``submitted_on`` before ``achieved_on`` or after today, ...) is refused whole. Fuel records
+    when it received the rows (``received_at``: its own clock, ``received_now``; in-process
+    callers replaying history may pass it). Well-formed rows that break the contract's rules are stored with the reason code the
     import found, and listed in the report; the claim run makes the final decision.
     """
     contract = get_contract(conn, contract_id)
     frame = read_csv_text(text, file_name)
+    received = received_at or received_now()
+    day = submitted_on or received.date()
     checked = _check_outcome_frame(frame, file_name)
-    day = submitted_on or date.today()
     if "submitted_on" not in checked.columns:
         checked["submitted_on"] = pd.Timestamp(day)
+    # The file's own submitted_on was checked against achieved_on with the other cells; a date
+    # given for the whole file is checked here, as is every row against the day Fuel received it.
+    early = checked["submitted_on"] < checked["achieved_on"]
+    future = checked["submitted_on"] > pd.Timestamp(received.date())
+    if early.any() or future.any():
+        raise _rejected(file_name, "outcome events", sorted(
+            [(row, f"{file_name}: row {row}: submitted_on: {sub.date()} is before achieved_on {ach.date()}; an "
+                   "outcome cannot be submitted before it is achieved")
+             for row, sub, ach in zip(checked["row_number"][early], checked["submitted_on"][early],
+                                      checked["achieved_on"][early])]
+            + [(row, f"{file_name}: row {row}: submitted_on: {sub.date()} is after today ({received.date()}, when "
+                     "Fuel received the file); a submission cannot be dated in the future")
+               for row, sub in zip(checked["row_number"][future], checked["submitted_on"][future])]))  # fmt: skip
     import_id = _start_import(conn, contract_id, "outcomes", text, file_name, len(checked), by)
     if import_id is None:
         return ImportReport(file_name, contract_id, len(checked), 0, len(checked), "already imported")
@@ -501,6 +559,9 @@ def import_outcomes(
             ["row_number", "participant_id", "outcome_id", "achieved_on", "evidence_ref", "submitted_on"]],
     ], ignore_index=True)  # fmt: skip
     both["row_number"] = both["row_number"].astype(np.int64)
+    new_rows = both["row_number"] > 0
+    judged = both[new_rows].assign(received_at=pd.Timestamp(received))
+    both.loc[new_rows, "submitted_on"] = _deadline_day(judged, _run_times(conn, contract_id))
     assessed = validate_events(
         both, contract, participant_register(conn, contract_id), prior_events=_accepted_before(conn, contract_id),
         source_name=file_name,
@@ -512,8 +573,9 @@ def import_outcomes(
         "outcome_id": new["outcome_id"].astype(str).to_numpy(),
         "achieved_on": new["achieved_on"].dt.date.to_numpy(),
         "evidence_ref": new["evidence_ref"].astype(object).where(new["evidence_ref"].notna(), None).to_numpy(),
-        "submitted_on": new["submitted_on"].dt.date.to_numpy(),
+        "submitted_on": checked.set_index("row_number").loc[new["row_number"], "submitted_on"].dt.date.to_numpy(),
         "import_reason": new["reason"].astype(str).to_numpy(),
+        "received_at": received,
     })  # fmt: skip
     conn.execute(events_t.insert(), _records(rows))
     bad = rows[rows["import_reason"] != ""]
@@ -554,8 +616,48 @@ def _run(conn: Connection, contract_id: str, period: str, *, created: bool = Fal
     ).mappings().first()
     if row is None:
         return None
+    latest = _latest_revision(conn, row["id"])
+    if latest is not None:
+        row = {**row, **{k: latest[k] for k in REVISED}}
     return ClaimRun(row["id"], contract_id, period, row["status"], row["line_count"], row["gross_pence"],
                     row["net_pence"], row["clawback_pence"], row["invoice_ref"], created)  # fmt: skip
+
+
+#: What a claim run's revisions change; the run row itself is immutable (migration 0024).
+REVISED = ("status", "net_pence", "clawback_pence", "invoice_ref")
+
+
+def _latest_revision(conn: Connection, run_id: int):
+    return conn.execute(select(revisions_t).where(revisions_t.c.run_id == run_id)
+                        .order_by(revisions_t.c.revision.desc()).limit(1)).mappings().first()  # fmt: skip
+
+
+def current(name: str = "status", runs=runs_t):
+    """SQL: a claim run's ``name`` (one of REVISED) now: its latest revision's, else the run's own."""
+    latest = (select(revisions_t.c[name]).where(revisions_t.c.run_id == runs.c.id)
+              .order_by(revisions_t.c.revision.desc()).limit(1).scalar_subquery())  # fmt: skip
+    if name == "invoice_ref":  # may be NULL in a revision too: the latest revision decides
+        has_revision = exists().where(revisions_t.c.run_id == runs.c.id)
+        return case((has_revision, latest), else_=runs.c[name])
+    return func.coalesce(latest, runs.c[name])
+
+
+def current_status(runs=runs_t):
+    """SQL: a claim run's status now (its latest revision's, else the one it was created with)."""
+    return current("status", runs)
+
+
+def _revise(conn: Connection, run_id: int, by: str, **changes) -> None:
+    """Append the run's next revision (the run row is never updated), and seal it."""
+    latest = _latest_revision(conn, run_id)
+    base = latest if latest is not None else conn.execute(select(runs_t).where(runs_t.c.id == run_id)).mappings().one()
+    state = {k: base[k] for k in REVISED}
+    if all(state[k] == v for k, v in changes.items()):
+        return
+    revision = (int(latest["revision"]) if latest is not None else 0) + 1
+    conn.execute(revisions_t.insert().values(run_id=run_id, revision=revision, **{**state, **changes},
+                                             revised_at=utc_now(), revised_by=by))  # fmt: skip
+    seal(conn, "run_revision", and_(revisions_t.c.run_id == run_id, revisions_t.c.revision == revision))
 
 
 def get_run(conn: Connection, contract_id: str, period: str) -> ClaimRun:
@@ -656,6 +758,8 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
     stored["evidence_ref"] = stored["evidence_ref"].astype(object).where(stored["evidence_ref"].notna(), None)
     stored["run_id"] = run_id
     conn.execute(lines_t.insert(), _records(stored))
+    seal(conn, "claim_run", runs_t.c.id == run_id)
+    seal(conn, "claim_line", lines_t.c.run_id == run_id)
 
     share_frames = []
     for payer in contract.payers:
@@ -672,7 +776,7 @@ def run_claims(conn: Connection, contract_id: str, period: str, by: str = "fuel"
     conn.execute(run_payers_t.insert(), [
         {"run_id": run_id, "payer_id": p, "share_pence": v, "clawback_pence": 0} for p, v in totals.items()
     ])  # fmt: skip
-    _take_clawback(conn, contract, run_id, totals)
+    _take_clawback(conn, contract, run_id, totals, by)
     return replace(_run(conn, contract_id, quarter.name), created=True)
 
 
@@ -696,7 +800,8 @@ def _mechanism_parts(conn: Connection, contract_id: str, events: pd.DataFrame) -
     return events.assign(payment_pence=np.array(payments, dtype=np.int64))
 
 
-def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_payer: Mapping[str, int]) -> int:
+def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_payer: Mapping[str, int],
+                   by: str = "fuel") -> int:
     """Take outstanding recoveries from this run (never below zero), oldest sample first; split
     over payers pro rata to their shares. Replaces what an earlier call took for this run."""
     conn.execute(clawbacks_t.delete().where(clawbacks_t.c.run_id == run_id))
@@ -726,7 +831,7 @@ def _take_clawback(conn: Connection, contract: Contract, run_id: int, share_by_p
     for payer, part in zip(payers, split):
         conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run_id, run_payers_t.c.payer_id == payer)
                      .values(clawback_pence=part))
-    conn.execute(runs_t.update().where(runs_t.c.id == run_id).values(clawback_pence=total))
+    _revise(conn, run_id, by, clawback_pence=total)
     return total
 
 
@@ -817,7 +922,7 @@ def approve(conn: Connection, contract_id: str, period: str, on: date, by: str =
         for payer_id, share in shares.items():
             conn.execute(run_payers_t.update().where(run_payers_t.c.run_id == run.id,
                                                      run_payers_t.c.payer_id == payer_id).values(share_pence=share))
-        _take_clawback(conn, contract, run.id, shares)
+        _take_clawback(conn, contract, run.id, shares, by)
         payers = {r["payer_id"]: r for r in run_payers(conn, run)}
     chosen = [p for p in ([payer] if payer else ids) if payers[p]["approved_pence"] is None]
     drafts, order = [], []
@@ -858,7 +963,7 @@ def approve(conn: Connection, contract_id: str, period: str, on: date, by: str =
                                                       run_payers_t.c.approved_pence.is_(None))).scalar_one()
     if not waiting:
         net = sum(int(payers[p]["share_pence"]) for p in ids)
-        conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="approved", net_pence=net))
+        _revise(conn, run.id, by, status="approved", net_pence=net)
     return get_run(conn, contract_id, period)
 
 
@@ -871,7 +976,7 @@ def invoice(conn: Connection, contract_id: str, period: str, ref: str, by: str =
             raise ValidationError(f"claim run {contract_id} {run.period} was already invoiced as {run.invoice_ref!r}", field="ref")
         return run
     _require_status(run, ("approved",), "invoiced")
-    conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="invoiced", invoice_ref=ref.strip()[:100]))
+    _revise(conn, run.id, by, status="invoiced", invoice_ref=ref.strip()[:100])
     _transition(conn, run.id, "invoiced", by, note=ref.strip())
     return get_run(conn, contract_id, period)
 
@@ -917,7 +1022,7 @@ def pay(conn: Connection, contract_id: str, period: str, on: date, by: str = "fu
         select(func.count()).where(run_payers_t.c.run_id == run.id, run_payers_t.c.paid_pence.is_(None))
     ).scalar_one()
     if outstanding == 0:
-        conn.execute(runs_t.update().where(runs_t.c.id == run.id).values(status="paid"))
+        _revise(conn, run.id, by, status="paid")
         _transition(conn, run.id, "paid", by, note="all payers paid")
     return get_run(conn, contract_id, period)
 

@@ -82,7 +82,10 @@ class PbrOutcomeEventRow(SQLModel, table=True):
     outcome_id: str = Field(max_length=64)
     achieved_on: date
     evidence_ref: str | None = Field(default=None, max_length=200)
-    submitted_on: date
+    submitted_on: date  # as the provider's file (or the importer) says
+    #: when Fuel received the row (its clock at import, migration 0024): a late outcome's claim
+    #: deadline is judged on this day, never on a ``submitted_on`` the file could backdate
+    received_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=False), nullable=True))
     #: reason code the import found (``""``: acceptable then); the claim run decides finally.
     import_reason: str = Field(max_length=32)
 
@@ -104,6 +107,23 @@ class PbrClaimRunRow(SQLModel, table=True):
     invoice_ref: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     created_by: str = Field(max_length=100)
+
+
+class PbrRunRevisionRow(SQLModel, table=True):
+    """A claim run's state after a step of its life (approved, invoiced, paid, a clawback taken):
+    claim runs are immutable (migration 0024), so a change is a new revision; the latest is the
+    run's current status, net, clawback and invoice reference."""
+
+    __tablename__ = "pbr_run_revisions"
+
+    run_id: int = Field(primary_key=True, foreign_key="pbr_claim_runs.id")
+    revision: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # 1.. per run
+    status: str = Field(max_length=16)
+    net_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    clawback_pence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    invoice_ref: str | None = Field(default=None, max_length=100)
+    revised_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
+    revised_by: str = Field(max_length=100)
 
 
 class PbrClaimLineRow(SQLModel, table=True):

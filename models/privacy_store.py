@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from ledger.errors import NotFound
 from models.pbr_store import (
+    current_status,
     disputes_t,
     events_t,
     get_contract,
@@ -57,7 +58,7 @@ def participant_export(conn: Connection, contract_id: str, participant_id: str) 
                    .join(imports_t, imports_t.c.id == events_t.c.import_id)
                    .where(events_t.c.contract_id == contract_id, events_t.c.participant_id == participant_id)
                    .order_by(events_t.c.achieved_on, events_t.c.id))  # fmt: skip
-    lines = _rows(conn, select(runs_t.c.period, runs_t.c.status.label("run_status"), lines_t)
+    lines = _rows(conn, select(runs_t.c.period, current_status().label("run_status"), lines_t)
                   .join(runs_t, runs_t.c.id == lines_t.c.run_id)
                   .where(runs_t.c.contract_id == contract_id, lines_t.c.participant_id == participant_id)
                   .order_by(runs_t.c.period_end, lines_t.c.line_no))  # fmt: skip

@@ -45,6 +45,7 @@ from models.flows_store import book_of, load_position
 from models.ledger_store import (
     PostResult,
     account_types,
+    current_tip,
     balances,
     entries_t,
     get_entry,
@@ -52,6 +53,7 @@ from models.ledger_store import (
     post_entries,
     postings_t,
 )
+from models.evidence_store import seal
 from models.statements_tables import DistributionLineRow
 
 lines_t = DistributionLineRow.__table__
@@ -275,6 +277,7 @@ def statement_inputs(conn: Connection, fund: str, quarter: Period, terms: FundTe
         ledger_nav_pence=ledger_nav(conn, fund, quarter.last_day),
         restrictions=restriction_figures(conn, fund, quarter),
         impact=impact_rows(conn, fund, quarter),
+        ledger_tip=current_tip(conn).text,
     )
 
 
@@ -464,6 +467,7 @@ def distribute(conn: Connection, fund: str, amount_pence: int, day: date, terms:
     if post.created and lines:
         conn.execute(lines_t.insert(), [{**line, "entry_id": post.entry.id, "fund": fund, "effective_date": day}
                                         for line in lines])
+        seal(conn, "distribution_line", lines_t.c.entry_id == post.entry.id)
     return DistributionRecorded(post, post.created, tuple({k: v for k, v in line.items() if k != "line_no"}
                                                           for line in lines),
                                 result.distributed_pence, result.undistributed_pence)

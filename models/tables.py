@@ -78,6 +78,11 @@ class PeriodCloseRow(SQLModel, table=True):
     closed_at: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     closed_by: str = Field(max_length=100)
     last_entry_id: int  # the chain position at close, so a later verify can tie them
+    # The entry chain's tip at close and the chain of closes (migration 0024, ledger/anchors.py):
+    # deleting the last entries or a close is then seen by verify, or against a kept tip.
+    tip_hash: str | None = Field(default=None, max_length=64)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    close_hash: str | None = Field(default=None, max_length=64)
 
 
 class PeriodBalanceRow(SQLModel, table=True):

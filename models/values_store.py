@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, func, select
 from ledger.errors import ImportRejected, NotFound, ValidationError
 from ledger.values import ValueTable, deflator_from_mapping, value_table_from_mapping
 from models.ledger_store import utc_now
-from models.pbr_store import get_contract
+from models.pbr_store import current_status, get_contract  # a run's status is its latest revision's
 from models.pbr_tables import PbrClaimLineRow, PbrClaimRunRow, PbrRunPayerRow
 from models.values_tables import ValueTableRow
 
@@ -96,7 +96,7 @@ def approved_figures(conn: Connection, contract_id: str, as_of: date) -> tuple[d
     payers = PbrRunPayerRow.__table__
     lines = PbrClaimLineRow.__table__
     approved = select(runs.c.id).where(runs.c.contract_id == contract_id, runs.c.period_end <= as_of + timedelta(days=1),
-                                       runs.c.status.in_(("approved", "invoiced", "paid", "sampled")))  # fmt: skip
+                                       current_status(runs).in_(("approved", "invoiced", "paid", "sampled")))  # fmt: skip
     run_ids = list(conn.execute(approved).scalars())
     periods = list(conn.execute(select(runs.c.period).where(runs.c.id.in_(run_ids)).order_by(runs.c.period)).scalars())
     if not run_ids:
@@ -145,6 +145,6 @@ def shares_by_outcome(conn: Connection, contract_id: str, as_of: date) -> dict[t
              .join(lines, and_(lines.c.run_id == shares.c.run_id, lines.c.line_no == shares.c.line_no))
              .join(runs, runs.c.id == shares.c.run_id)
              .where(runs.c.contract_id == contract_id, runs.c.period_end <= as_of + timedelta(days=1),
-                    runs.c.status.in_(("approved", "invoiced", "paid", "sampled")))
+                    current_status(runs).in_(("approved", "invoiced", "paid", "sampled")))
              .group_by(shares.c.payer_id, lines.c.outcome_id))
     return {(p, o): int(v or 0) for p, o, v in conn.execute(query).all() if v}

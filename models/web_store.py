@@ -222,14 +222,14 @@ def claim_runs(conn: Connection, contract_ids: list[str]) -> list[dict]:
     """Every claim run of the given contracts, newest period first, with its disputed lines counted."""
     from sqlalchemy import func
 
-    from models.pbr_store import disputes_t, runs_t
+    from models.pbr_store import current, disputes_t, runs_t
 
     if not contract_ids:
         return []
     disputed = (select(disputes_t.c.run_id, func.count().label("disputed")).group_by(disputes_t.c.run_id)
                 .subquery())
-    query = (select(runs_t.c.contract_id, runs_t.c.period, runs_t.c.status, runs_t.c.line_count, runs_t.c.net_pence,
-                    runs_t.c.gross_pence,
+    query = (select(runs_t.c.contract_id, runs_t.c.period, current("status").label("status"), runs_t.c.line_count,
+                    current("net_pence").label("net_pence"), runs_t.c.gross_pence,
                     func.coalesce(disputed.c.disputed, 0).label("disputed"))
              .select_from(runs_t.outerjoin(disputed, disputed.c.run_id == runs_t.c.id))
              .where(runs_t.c.contract_id.in_(contract_ids))

@@ -170,6 +170,10 @@ def validate_event_rows(events: pd.DataFrame, source_name: str = "events.csv") -
     if "submitted_on" in frame.columns:
         for row in rows[frame["submitted_on"].isna()]:
             messages.append((row, f"{source_name}: row {row}: submitted_on: must be a date like 2026-01-31"))
+        early = frame["submitted_on"].notna() & frame["achieved_on"].notna() & (frame["submitted_on"] < frame["achieved_on"])
+        for row, sub, ach in zip(rows[early], frame["submitted_on"][early], frame["achieved_on"][early]):
+            messages.append((row, f"{source_name}: row {row}: submitted_on: {sub.date()} is before achieved_on "
+                                  f"{ach.date()}; an outcome cannot be submitted before it is achieved"))
     if messages:
         messages.sort(key=lambda m: m[0])
         raise _reject(source_name, "outcome events", [m for _, m in messages], len(messages))

@@ -93,6 +93,8 @@ class CouncilStatement:
     #: payer the statement is addressed to; ``None`` = all payers of the contract.
     addressee: str | None
     sections: tuple[Section, ...]
+    #: the ledger tip (``COUNT:HASH``) the statement was drawn from, printed in its footer
+    ledger_tip: str = ""
 
     def section(self, name: str) -> Section:
         for section in self.sections:

@@ -191,16 +191,23 @@ def close_period_cmd(
 
 
 @app.command()
-def verify() -> None:
-    """Walk the hash chain and report the first entry that was changed behind Fuel's back."""
+def verify(
+    tip: Annotated[Optional[str], typer.Option(
+        help="A tip kept from `fuel tip` (COUNT:HASH or HASH): also check the ledger still passes through it.")] = None,
+) -> None:
+    """Walk the hash chain and the period closes; report the first record changed behind Fuel's back."""
     from models.ledger_store import Ledger
 
-    report = Ledger(engine()).verify()
+    report = Ledger(engine()).verify(tip)
     if report.ok:
-        typer.echo(f"ok: {report.entries_checked} entries verified; the hash chain is intact")
+        kept = f"; the kept tip {tip} is in it" if report.tip_checked else ""
+        typer.echo(f"ok: {report.entries_checked} entries verified; the hash chain is intact{kept}")
         return
     brk = report.first_break
-    typer.echo(f"BROKEN at entry {brk.entry_id}: {brk.problem}", err=True)
+    if brk is not None:
+        typer.echo(f"BROKEN at entry {brk.entry_id}: {brk.problem}", err=True)
+    for record in report.record_breaks:
+        typer.echo(f"BROKEN at {record.record}: {record.problem}", err=True)
     raise typer.Exit(3)
 
 
@@ -210,6 +217,19 @@ export_app = typer.Typer(rich_markup_mode=None, help="Export the whole ledger as
                          "subcommand), or a fund's data for others: 360giving, indigo, journal.",
                          invoke_without_command=True, no_args_is_help=False)
 app.add_typer(export_app, name="export")
+
+
+@app.command()
+def tip() -> None:
+    """Print the ledger's tip (entries and period closes) for an auditor to keep elsewhere.
+
+    `fuel verify --tip COUNT:HASH` later proves nothing up to that point was deleted or rewritten."""
+    from models.ledger_store import Ledger
+
+    now = Ledger(engine()).tip()
+    typer.echo(f"tip {now.text}")
+    typer.echo(f"entries {now.entry_count} (last entry hash {now.entry_hash}); "
+               f"period closes {now.close_count} (last close hash {now.close_hash})")
 
 
 @export_app.callback(invoke_without_command=True)

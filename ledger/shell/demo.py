@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -181,7 +181,8 @@ def _claim_quarter(conn, shape, quarter: Period, registers, events, built: Built
     if len(achieved):
         pbr_store.import_outcomes(conn, contract, achieved.to_csv(index=False, lineterminator="\n"),
                                   f"{contract}-outcomes-{quarter.name}.csv", USER,
-                                  submitted_on=quarter.last_day + timedelta(days=10))
+                                  submitted_on=quarter.last_day + timedelta(days=10),
+                                  received_at=datetime.combine(quarter.last_day + timedelta(days=10), time(12)))
         built.outcome_rows += len(achieved)
     # The quarter's mechanism figures first: the claim run bills them beside the rate-card lines.
     contract_value = pbr_store.get_contract(conn, contract)

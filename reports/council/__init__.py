@@ -90,8 +90,13 @@ def statement_for(
     mechanism_periods = sorted({Period.containing(date.fromisoformat(str(d)[:10])).name
                                 for o, d in zip(lines["outcome_id"], lines["achieved_on"]) if is_mechanism(o)})
     mechanisms = pbr_store.mechanism_records(conn, contract_id, mechanism_periods) if mechanism_periods else []
-    return build_statement(contract, quarter, run.as_dict(), lines, prior, run_payers, clawbacks, sample, plan, payer,
-                           mechanisms)
+    from dataclasses import replace
+
+    from models.ledger_store import current_tip
+
+    statement = build_statement(contract, quarter, run.as_dict(), lines, prior, run_payers, clawbacks, sample, plan,
+                                payer, mechanisms)  # fmt: skip
+    return replace(statement, ledger_tip=current_tip(conn).text)
 
 
 # ---------------------------------------------------------------------------- renderings

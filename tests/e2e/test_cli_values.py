@@ -98,7 +98,9 @@ def test_outcome_counts_are_the_validated_lines_of_approved_runs(demo):
         stored = dict(db.execute(
             "SELECT l.outcome_id, count(*) FROM pbr_claim_lines l JOIN pbr_claim_runs r ON r.id = l.run_id "
             "WHERE r.contract_id = 'lcr-complex-needs' AND l.accepted AND r.period_end <= '2025-07-01' "
-            "AND r.status IN ('approved', 'invoiced', 'paid', 'sampled') GROUP BY l.outcome_id").fetchall())
+            "AND COALESCE((SELECT v.status FROM pbr_run_revisions v WHERE v.run_id = r.id "  # the latest revision's
+            "ORDER BY v.revision DESC LIMIT 1), r.status) IN ('approved', 'invoiced', 'paid', 'sampled') "
+            "GROUP BY l.outcome_id").fetchall())
     assert counts and all(counts[o] == stored.get(o, 0) for o in counts)
 
 

@@ -53,3 +53,6 @@ def post_winning_exit(conn, proceeds_pence: int = 230_000_00) -> None:
     post = post_entries(conn, [draft], "tester")[0]
     conn.execute(lines_t.insert(), [{**line, "entry_id": post.entry.id, "fund": FUND, "effective_date": WINNER_EXIT}
                                     for line in lines])
+    from models.evidence_store import seal
+
+    seal(conn, "distribution_line", lines_t.c.entry_id == post.entry.id)  # as distribute() does

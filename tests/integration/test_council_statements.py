@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def scenario(engine):
 
 
 def _check_golden(name: str, text: str) -> None:
+    # The footer's ledger tip hashes the entries' recorded times: its count is compared, not its hash.
+    text = re.sub(r"\b(\d+):[0-9a-f]{64}\b", r"\1:TIP-HASH", text)
     path = GOLDEN / name
     if os.environ.get("FUEL_UPDATE_GOLDEN") == "1":
         GOLDEN.mkdir(parents=True, exist_ok=True)

@@ -538,14 +538,18 @@ def ledger_trial_balance(engine: EngineDep, as_of: AsOf = None) -> dict:
 
 
 @ledger_api.get("/ledger/verify", response_model=s.VerifyOut, summary="Verify the hash chain")
-def verify(engine: EngineDep) -> dict:
-    """Walk the hash chain; report the first entry changed behind Fuel's back (`ok` false)."""
+def verify(engine: EngineDep, tip: Annotated[str | None, Query(
+        max_length=100, description="A tip kept from `fuel tip` (COUNT:HASH or HASH)")] = None) -> dict:
+    """Walk the hash chain and the period closes; report the first record changed behind Fuel's
+    back (`ok` false), and whether the ledger still passes through a kept `tip`."""
     from models.ledger_store import Ledger
 
-    report = Ledger(engine).verify()
+    report = Ledger(engine).verify(tip)
     brk = report.first_break
     return {"ok": report.ok, "entries_checked": report.entries_checked,
-            "first_break": {"entry_id": brk.entry_id, "problem": brk.problem} if brk else None}
+            "first_break": {"entry_id": brk.entry_id, "problem": brk.problem} if brk else None,
+            "breaks": [{"record": b.record, "problem": b.problem} for b in report.record_breaks],
+            "tip_checked": report.tip_checked}
 
 
 def _close_out(c) -> dict:

@@ -348,10 +348,18 @@ class ChainBreakOut(BaseModel):
     problem: str
 
 
+class RecordBreakOut(BaseModel):
+    record: str
+    problem: str
+
+
 class VerifyOut(BaseModel):
     ok: bool
     entries_checked: int
     first_break: ChainBreakOut | None
+    #: the first broken record of each other kind: period closes, snapshots, the kept tip, ...
+    breaks: list[RecordBreakOut] = []
+    tip_checked: bool = False
 
 
 class PeriodCloseIn(Body):
