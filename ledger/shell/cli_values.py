@@ -87,3 +87,18 @@ def report_value(
     with engine().connect() as conn:
         report = value_report(conn, as_of_date(as_of), fund, contract)
     _emit(report, as_csv, as_json, html_file)
+
+
+@report_app.command("forecast")
+def report_forecast(
+    fund: Annotated[str, typer.Option("--fund", help="Fund id.")],
+    as_of: AsOfOption = None, as_csv: CsvFlag = False, as_json: JsonFlag = False, html_file: HtmlOption = None,
+) -> None:
+    """Outcome payments projected to the end of each contract's term (low, central, high; seeded),
+    the quarter each cap is reached, each earlier forecast against what happened, and each
+    investor's projected TVPI and IRR under the fund's waterfall (method: docs/value.md)."""
+    from reports.forecast_reports import forecast_report
+
+    with engine().connect() as conn:
+        report = forecast_report(conn, fund, as_of_date(as_of))
+    _emit(report, as_csv, as_json, html_file)
