@@ -5,21 +5,24 @@ Method (cohort, beta-binomial), for each outcome of a contract:
 * a **cohort** is the participants who started in one quarter; a participant's **age** in a
   quarter is the number of quarters since its start quarter (0 = the start quarter);
 * the **observed rate** at age ``k`` is ``x_k / m_k``: outcomes achieved at age ``k`` by every
-  cohort observed at that age, over the participants of those cohorts. Ages older than any cohort
-  has reached take the pooled rate of the oldest half of the observed ages;
+  cohort observed at that age, over the participants of those cohorts. Past the oldest age any
+  cohort has reached, each simulated future keeps a share ``u ~ U(0, 1)`` of the oldest age's rate
+  per further quarter (``u = 0``: outcomes stop there; ``u = 1``: they go on at that rate);
 * future participants: each quarter still open for referrals enrols the mean number of starts
   of the observed quarters (whole participants, rounded down);
-* **central** = the expected count ``participants x rate`` per (cohort, quarter), times the
-  outcome's price; the cumulative figure is rounded half-up to the penny once per quarter, so
-  the quarters add up to the cumulative exactly;
-* **low / high** = the 5th and 95th percentiles of ``DRAWS`` simulated futures (seeded numpy):
-  each draw takes each age's rate from its Jeffreys posterior ``Beta(x + 1/2, m - x + 1/2)`` and
-  the counts from ``Binomial(participants, rate)``. Same inputs and seed, same figures;
+* **low / central / high** = the 5th, 50th and 95th percentiles of ``DRAWS`` simulated futures
+  of the cumulative payments (seeded numpy; each percentile is one simulated sum, whole pence):
+  each draw takes each age's rate from its Jeffreys posterior ``Beta(x/phi + 1/2, (m - x)/phi + 1/2)``
+  (an age at which no outcome has been seen stays at 0: often it cannot happen then)
+  and the counts from ``Binomial(participants, rate)``, spread by ``sqrt(phi)``: ``phi`` >= 1 is the
+  quasi-binomial dispersion (:func:`dispersion`) of how much cohorts differ at the same age. Same
+  inputs and seed, same figures. Each future quarter also draws one lognormal factor (mean 1,
+  spread :func:`period_spread`) on every rate: quarters observed to differ as a whole widen the fan;
 * the contract cap limits the cumulative payments of every scenario; each payer's part is its
   share of the payments so far (``ledger.money.allocate``, pence conserved), and the quarter its
   cap is reached is reported (what a payer's cap would push to the others is not re-assigned).
 
-Pure: no database, no clock. Money is int pence; rates are Fractions and, in the simulation, floats
+Pure: no database, no clock. Money is int pence; rates are floats
 (a rate is not money; every amount drawn is an int count times an int price).
 """
 
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -109,11 +111,47 @@ def age_rates(inp: ForecastInput) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
-def _rate_at(pairs: Sequence[tuple[int, int]], age: int) -> tuple[int, int]:
-    if age < len(pairs) and pairs[age][1] > 0:
-        return pairs[age]
-    tail = [p for p in pairs[len(pairs) // 2:] if p[1] > 0] or [p for p in pairs if p[1] > 0]
-    return (sum(p[0] for p in tail), sum(p[1] for p in tail))
+def dispersion(inp: ForecastInput, outcome: str, pairs: Sequence[tuple[int, int]]) -> float:
+    """Quasi-binomial dispersion ``phi`` (>= 1) of one outcome: Pearson's chi-square of each
+    cohort's count at each age against the pooled rate of that age, over its degrees of freedom.
+    Counts that vary more between cohorts than a binomial would widen the scenarios by it."""
+    chi2, cells, ages = 0.0, 0, 0
+    for k, (x, m) in enumerate(pairs):
+        p = x / m if m else 0.0
+        if not 0 < p < 1:
+            continue
+        ages += 1
+        for start, n in inp.starts.items():
+            if n and start + k <= inp.observed - 1:
+                count = inp.achieved.get((outcome, start, start + k), 0)
+                chi2 += (count - n * p) ** 2 / (n * p * (1 - p))
+                cells += 1
+    return max(1.0, chi2 / (cells - ages)) if cells > ages else 1.0
+
+
+def period_spread(inp: ForecastInput, rates: Mapping[str, Sequence[tuple[int, int]]]) -> float:
+    """How much whole quarters differ from what the age rates expect: the standard deviation of
+    ``log(paid / expected)`` over the observed quarters after the first (0 with fewer than 3).
+    A good or bad quarter for every cohort at once (a new caseworker, a slow claim) is not in the
+    binomial spread; the simulation draws one such factor per future quarter."""
+    logs = []
+    for quarter in range(1, inp.observed):
+        expected = paid = 0.0
+        for outcome, pairs in rates.items():
+            price = inp.prices_pence[outcome]
+            for start, n in inp.starts.items():
+                age = quarter - start
+                if n and 0 <= age < len(pairs) and pairs[age][1]:
+                    expected += n * pairs[age][0] / pairs[age][1] * price
+                    paid += inp.achieved.get((outcome, start, quarter), 0) * price
+        if expected > 0 and paid > 0:
+            logs.append(float(np.log(paid / expected)))
+    return float(np.std(logs, ddof=1)) if len(logs) >= 2 else 0.0
+
+
+def _oldest(pairs: Sequence[tuple[int, int]]) -> int:
+    """The oldest age at which some participant has been observed."""
+    return max((k for k, (_, m) in enumerate(pairs) if m > 0), default=0)
 
 
 def _capped(cumulative: np.ndarray, inp: ForecastInput) -> np.ndarray:
@@ -134,40 +172,44 @@ def forecast(inp: ForecastInput, *, seed: int = SEED, draws: int = DRAWS) -> For
     rates = age_rates(inp)
     exposure = _exposure(inp)
     h = inp.horizon
-    central = [Fraction(0)] * (h + 1)
     rng = np.random.default_rng(seed)
     simulated = np.zeros((draws, h + 1), dtype=np.int64)
     table = []
+    tau = period_spread(inp, rates)
+    # one factor per draw and future quarter, mean 1 (lognormal), shared by every outcome and age
+    factors = np.exp(tau * rng.standard_normal((draws, h + 1)) - tau * tau / 2) if tau else np.ones((draws, h + 1))
     for outcome, pairs in rates.items():
         price = inp.prices_pence[outcome]
         ages = sorted({age for _, age in exposure})
         table += [(outcome, k, x, m) for k, (x, m) in enumerate(pairs)]
         if not ages:
             continue
-        xm = {age: _rate_at(pairs, age) for age in ages}
-        # One draw per estimated rate: the ages older than any observed share the tail's rate.
-        keys = {age: age if age < len(pairs) and pairs[age][1] > 0 else "tail" for age in ages}
-        by_key = {}
-        for age, key in keys.items():
-            if key not in by_key:
-                x, m = xm[age]
-                by_key[key] = rng.beta(x + 0.5, m - x + 0.5, size=draws) if m else np.zeros(draws)
-        drawn = {age: by_key[keys[age]] for age in ages}
+        phi = dispersion(inp, outcome, pairs)
+        oldest = _oldest(pairs)
+        by_age = {}
+        for k in range(oldest + 1):
+            x, m = pairs[k]
+            # no outcome seen at an age: the rate stays 0 (often impossible then: a 12-month outcome at age 0)
+            by_age[k] = rng.beta(x / phi + 0.5, (m - x) / phi + 0.5, size=draws) if m and x else np.zeros(draws)
+        # Past the oldest observed age nothing is known: each draw keeps a share u ~ U(0, 1) of the
+        # oldest age's rate per quarter further on (u = 0: outcomes stop; u = 1: they go on).
+        retention = rng.random(draws)
+        drawn = {age: by_age[age] if age <= oldest else by_age[oldest] * retention ** (age - oldest) for age in ages}
         for (j, age), n in sorted(exposure.items()):
-            x, m = xm[age]
-            if m:
-                central[j] += Fraction(n * x * price, m)
-            simulated[:, j] += rng.binomial(n, drawn[age]) * price
-    running, rounded = Fraction(0), []
-    for j in range(1, h + 1):
-        running += central[j]
-        rounded.append(_half_up(running))
-    cumulative_central = np.array(rounded, dtype=np.int64)
+            rate = np.minimum(drawn[age] * factors[:, j], 1.0)
+            counts = rng.binomial(n, rate)
+            if phi > 1:  # widen the binomial spread by sqrt(phi) around its mean, whole counts in 0..n
+                mean = n * rate
+                counts = np.clip(np.rint(mean + np.sqrt(phi) * (counts - mean)), 0, n).astype(np.int64)
+            simulated[:, j] += counts * price
     sims = np.cumsum(simulated[:, 1:], axis=1)
-    low = np.quantile(sims, LOW_QUANTILE, axis=0, method="inverted_cdf") if h else np.array([], dtype=np.int64)
-    high = np.quantile(sims, HIGH_QUANTILE, axis=0, method="inverted_cdf") if h else np.array([], dtype=np.int64)
-    paths = {"low": _capped(low.astype(np.int64), inp), "central": _capped(cumulative_central, inp),
-             "high": _capped(high.astype(np.int64), inp)}
+
+    def quantile(q: float) -> np.ndarray:
+        # "inverted_cdf" returns one of the simulated sums itself: whole pence, no interpolation
+        return np.quantile(sims, q, axis=0, method="inverted_cdf").astype(np.int64) if h else np.array([], dtype=np.int64)
+
+    paths = {"low": _capped(quantile(LOW_QUANTILE), inp), "central": _capped(quantile(0.5), inp),
+             "high": _capped(quantile(HIGH_QUANTILE), inp)}
     cumulative = {k: tuple(int(v) for v in paths[k]) for k in SCENARIOS}
     cap_q = {k: _first_reached(cumulative[k], inp.paid_to_date_pence, inp.contract_cap_pence) for k in SCENARIOS}
     payer_cum: dict[str, tuple[int, ...]] = {}
@@ -181,11 +223,6 @@ def forecast(inp: ForecastInput, *, seed: int = SEED, draws: int = DRAWS) -> For
             payer_cum[payer] = tuple(parts[i] for parts in split["central"])
             payer_cap[payer] = {k: _first_reached([parts[i] for parts in split[k]], paid, cap) for k in SCENARIOS}
     return Forecast(cumulative, tuple(table), cap_q, payer_cum, payer_cap)
-
-
-def _half_up(value: Fraction) -> int:
-    value = Fraction(value)
-    return int((value * 2 + 1) // 2) if value >= 0 else -int((-value * 2 + 1) // 2)
 
 
 def per_quarter(cumulative: Sequence[int]) -> list[int]:

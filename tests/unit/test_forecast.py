@@ -11,17 +11,20 @@ PRICE = 50_000  # 500.00 per outcome
 TERM = 16       # quarters
 
 
+SUPPORT = 4     # quarters of support: a participant can achieve the outcome at ages 0-3
+
+
 def synthetic(observed: int, true_rate: float, seed: int, cohort: int = 60) -> tuple[ForecastInput, int]:
     """A contract enrolling ``cohort`` people every quarter of its term; each person achieves the
-    outcome in a quarter with probability ``true_rate``. Returns the input and the true expected
-    payments of the quarters after ``observed``."""
+    outcome in each of its first ``SUPPORT`` quarters with probability ``true_rate``. Returns the
+    input and the true expected payments of the quarters after ``observed``."""
     rng = np.random.default_rng(seed)
     starts = {q: cohort for q in range(observed)}
     achieved = {}
     for s in range(observed):
-        for q in range(s, observed):
+        for q in range(s, min(observed, s + SUPPORT)):
             achieved[("job", s, q)] = int(rng.binomial(cohort, true_rate))
-    future_person_quarters = sum(cohort * (q + 1) for q in range(observed, TERM))
+    future_person_quarters = sum(cohort * min(q + 1, SUPPORT) for q in range(observed, TERM))
     inp = ForecastInput(observed=observed, horizon=TERM - observed, starts=starts, achieved=achieved,
                         prices_pence={"job": PRICE}, referral_quarters=TERM - observed)
     return inp, round(future_person_quarters * true_rate * PRICE)
@@ -60,12 +63,13 @@ def test_every_amount_is_pence_and_quarters_add_up():
 def test_caps_stop_the_projection_and_name_the_quarter():
     inp, _ = synthetic(4, 0.08, 3)
     uncapped = forecast(inp)
-    cap = inp.paid_to_date_pence + uncapped.cumulative_pence["central"][2] + 1
+    cap = 4_000_000 + uncapped.cumulative_pence["central"][2] + 1
     payers = (("council", 3_000_000, 10_000_000), ("nhs", 1_000_000, None))
     capped = forecast(ForecastInput(**{**{f: getattr(inp, f) for f in inp.__dataclass_fields__},
                                         "contract_cap_pence": cap, "payers": payers,
                                         "paid_to_date_pence": 4_000_000}))
     assert max(capped.cumulative_pence["high"]) <= cap - 4_000_000
+    assert capped.contract_cap_quarter["central"] == 4  # the quarter after the third, which stops 1p short
     assert capped.contract_cap_quarter["high"] <= capped.contract_cap_quarter["central"]
     central = capped.cumulative_pence["central"]
     council, nhs = capped.payer_cumulative_pence["council"], capped.payer_cumulative_pence["nhs"]
