@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, func, select
 
-from ledger.forecast import ForecastInput
+from ledger.forecast import MIN_OBSERVED, ForecastInput
 from ledger.periods import Period
 from models.pbr_store import get_contract
 from models.pbr_tables import PbrClaimLineRow, PbrClaimRunRow, PbrParticipantRow, PbrRunPayerRow
@@ -28,7 +28,7 @@ class ContractBasis:
     quarters: tuple[str, ...]          # every quarter of the term, index 0 = the first
     observed: int                      # quarters observed (0 = none yet)
     actual_pence: dict[str, int]       # quarter -> outcome payments approved
-    inputs: ForecastInput | None       # None: nothing observed yet, or the term has ended
+    inputs: ForecastInput | None       # None: fewer than MIN_OBSERVED quarters, or the term has ended
 
 
 def _index(quarters: list[str], day: date) -> int:
@@ -52,7 +52,7 @@ def contract_basis(conn: Connection, contract_id: str, as_of: date) -> ContractB
         .where(*ended).group_by(runs.c.period)).all()}
     done = [quarters.index(p) for p in actual if p in quarters]
     observed = max(done) + 1 if done else 0
-    if observed == 0 or observed >= len(quarters):
+    if observed < MIN_OBSERVED or observed >= len(quarters):
         return ContractBasis(contract_id, tuple(quarters), observed, actual, None)
     last_observed_end = Period.parse(quarters[observed - 1]).end
     starts: dict[int, int] = {}

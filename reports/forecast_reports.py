@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
-from ledger.forecast import DRAWS, HIGH_QUANTILE, LOW_QUANTILE, SCENARIOS, SEED, forecast
+from ledger.forecast import DRAWS, HIGH_QUANTILE, LOW_QUANTILE, SCENARIOS, SEED, forecast, per_quarter
 from ledger.forecast import project_investors
 from ledger.periods import Period
 from reports.fund_reports import Report, _table
@@ -24,7 +24,7 @@ from reports.fund_reports import Report, _table
 QUARTER_COLUMNS = ("contract", "quarter", "kind", "actual_pence", "low_pence", "central_pence", "high_pence")
 CAP_COLUMNS = ("contract", "cap", "cap_pence", "paid_to_date_pence", "reached_low", "reached_central", "reached_high")
 RATE_COLUMNS = ("contract", "outcome", "age_quarters", "achieved", "participants", "rate", "price_pence")
-BACKTEST_COLUMNS = ("contract", "quarter", "forecast_made_on", "low_pence", "central_pence", "high_pence",
+BACKTEST_COLUMNS = ("contract", "forecast_made_on", "through", "low_pence", "central_pence", "high_pence",
                     "actual_pence", "variance_pence", "within_range")
 INVESTOR_COLUMNS = ("investor", "paid_in_pence", "distributed_pence", "value_low_pence", "value_central_pence",
                     "value_high_pence", "tvpi_low", "tvpi_central", "tvpi_high", "irr_low", "irr_central", "irr_high")
@@ -56,8 +56,9 @@ def contract_forecast(conn: Connection, contract_id: str, as_of: date) -> dict:
 
 
 def _backtest(conn: Connection, contract_id: str, basis) -> list[dict]:
-    """Each observed quarter after the first: the forecast made at the end of the one before,
-    for that quarter, against what was approved (plan versus actual, ledger.pbr.plans)."""
+    """Back-test: the forecast made at the end of each earlier observed quarter, against what was
+    approved in each quarter since, cumulatively. The forecast is taken as a plan version and
+    compared by ``ledger.pbr.plans.plan_vs_actual`` (plan versus actual)."""
     from ledger.pbr.plans import PlanVersion, plan_vs_actual
     from models.forecast_store import contract_basis
 
@@ -67,17 +68,20 @@ def _backtest(conn: Connection, contract_id: str, basis) -> list[dict]:
         earlier = contract_basis(conn, contract_id, made_on)
         if earlier.inputs is None or earlier.observed != i:
             continue
-        result = forecast(replace(earlier.inputs, horizon=1))
-        quarter = basis.quarters[i]
-        first = {k: result.cumulative_pence[k][0] for k in SCENARIOS}
-        frame = plan_vs_actual([PlanVersion.of(f"forecast-{basis.quarters[i - 1]}", made_on, {quarter: first["central"]})],
-                               {quarter: basis.actual_pence.get(quarter, 0)}, Period.parse(quarter).last_day)
-        row = frame[frame["quarter"] == quarter].iloc[0]
-        actual = int(row["actual_pence"])
-        rows.append({"contract": contract_id, "quarter": quarter, "forecast_made_on": made_on.isoformat(),
-                     "low_pence": first["low"], "central_pence": first["central"], "high_pence": first["high"],
-                     "actual_pence": actual, "variance_pence": int(row["variance_pence"]),
-                     "within_range": "yes" if first["low"] <= actual <= first["high"] else "no"})
+        result = forecast(replace(earlier.inputs, horizon=basis.observed - i))
+        later = basis.quarters[i:basis.observed]
+        central = dict(zip(later, per_quarter(result.cumulative_pence["central"])))
+        frame = plan_vs_actual([PlanVersion.of(f"forecast-{basis.quarters[i - 1]}", made_on, central)],
+                               {q: basis.actual_pence.get(q, 0) for q in later}, Period.parse(later[-1]).last_day)
+        frame = frame.set_index("quarter")
+        for j, quarter in enumerate(later):
+            actual = int(frame.loc[quarter, "cumulative_actual_pence"])
+            low, high = result.cumulative_pence["low"][j], result.cumulative_pence["high"][j]
+            rows.append({"contract": contract_id, "forecast_made_on": made_on.isoformat(), "through": quarter,
+                         "low_pence": low, "central_pence": int(frame.loc[quarter, "cumulative_planned_pence"]),
+                         "high_pence": high, "actual_pence": actual,
+                         "variance_pence": int(frame.loc[quarter, "cumulative_variance_pence"]),
+                         "within_range": "yes" if low <= actual <= high else "no"})
     return rows
 
 
@@ -166,7 +170,7 @@ def forecast_report(conn: Connection, fund: str, as_of: date) -> Report:
         (_table("forecast_quarters", "Cumulative outcome payments per quarter: paid, then low / central / high",
                 quarters, QUARTER_COLUMNS),
          _table("forecast_caps", "The quarter each cap is reached (blank: not within the term)", caps, CAP_COLUMNS),
-         _table("forecast_backtest", "Each quarter's forecast made a quarter earlier, against what was approved",
+         _table("forecast_backtest", "Back-test: each earlier quarter's forecast against what was approved since (cumulative)",
                 data["backtest"], BACKTEST_COLUMNS),
          _table("forecast_investors", f"Investors' projected value, TVPI and IRR at {data['horizon_day']}",
                 investors, INVESTOR_COLUMNS),
