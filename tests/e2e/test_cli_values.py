@@ -200,3 +200,28 @@ def test_forecast_csv_and_a_fund_that_does_not_exist(demo):
                              cwd=REPO, capture_output=True, text=True)
     assert missing.returncode != 0 and "unknown fund 'no-such-fund'" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_dashboard_shows_each_contracts_fan_chart_with_the_reports_figures(demo):
+    from datetime import date
+
+    from sqlalchemy import create_engine
+
+    from ledger.shell.web.pages_fund import dashboard_data
+    from ledger.shell.web.render import environment
+
+    engine = create_engine(f"sqlite:///{demo / 'demo.db'}")
+    with engine.connect() as conn:
+        data = dashboard_data(conn, "lcr-blended", date(2025, 6, 30))
+    engine.dispose()
+    fans = {f["contract"]: f for f in data["forecasts"]}
+    assert set(fans) == {"lcr-ageing-well", "lcr-complex-needs", "lcr-leaving-homelessness", "lcr-youth-employment"}
+    report = json.loads(_forecast(demo, "--json").stdout)["tables"]["forecast_quarters"]["rows"]
+    for contract, fan in fans.items():
+        last = [r for r in report if r["contract"] == contract][-1]
+        assert (fan["low"], fan["central"], fan["high"]) == (last["low_pence"], last["central_pence"], last["high_pence"])
+        assert 'class="fan-band"' in fan["svg"] and 'class="fan-actual"' in fan["svg"]
+    html = environment().get_template("dashboard.html.j2").render(
+        request_path="/ui/funds/lcr-blended", principal=None, csrf="", base="/ui", can_write=False, notice=None,
+        title="dashboard", **data)
+    assert "Forecast of outcome payments" in html and html.count('class="fan-band"') == 4
