@@ -11,5 +11,6 @@ import models.web_tables  # noqa: F401  (web pages' users and sessions, migratio
 import models.terms_tables  # noqa: F401  (fund statement terms, versioned, migration 0011)
 import models.delivery_tables  # noqa: F401  (contacts, issued documents, deliveries, migration 0019)
 import models.values_tables  # noqa: F401  (value tables of outcomes, migration 0023)
+import models.vcse_tables  # noqa: F401  (local VCSE capacity, migration 0030)
 
 metadata = SQLModel.metadata

@@ -32,7 +32,8 @@ from ledger.errors import ValidationError
 from ledger.funds import fund_setup_from_mapping
 from ledger.periods import Period
 from ledger.shell.cli_terms import store_setup_terms
-from ledger.shell.cli_values import store_value_file
+from ledger.shell.cli_values import LCR_AREAS, store_value_file, store_vcse_file
+from models.vcse_store import set_fund_areas
 from models import partners_store, pbr_store
 from models.db import make_engine, migrate, reading
 from models.flows_store import book_of, import_flows, load_position, save_setup
@@ -43,6 +44,7 @@ from models.terms_store import terms_for
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CHART = FIXTURES / "charts" / "social_investment_fund.toml"
 VALUES = FIXTURES / "values"  # one value table per demo contract, same file name as its contract
+VCSE = FIXTURES / "demo" / "vcse.csv"  # the demo's providers' and partners' organisation profiles
 FUND = "lcr-blended"
 USER = "demo"
 SAMPLED_QUARTER = 3  # the complex needs claim of 2024Q3 is re-checked; one line fails
@@ -92,6 +94,8 @@ def build_fund(engine: Engine, participants: int, quarters: int, seed: int, prog
             path = data.contract_path(shape)
             pbr_store.load_contract(conn, path.read_text(encoding="utf-8"), path.name, USER)
             store_value_file(conn, VALUES / shape.file, USER)  # as `fuel values load` does
+        store_vcse_file(conn, VCSE, USER)  # as `fuel vcse load` does
+        set_fund_areas(conn, FUND, list(LCR_AREAS))  # as `fuel vcse areas` does
     tick("setup")
     fee = data.management_fee_pence(setup)
     for index, quarter in enumerate(periods, start=1):
