@@ -225,3 +225,29 @@ def test_dashboard_shows_each_contracts_fan_chart_with_the_reports_figures(demo)
         request_path="/ui/funds/lcr-blended", principal=None, csrf="", base="/ui", can_write=False, notice=None,
         title="dashboard", **data)
     assert "Forecast of outcome payments" in html and html.count('class="fan-band"') == 4
+
+
+def test_vcse_report_of_the_demo_adds_up_to_the_ledgers_money(demo):
+    result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", "--db", f"sqlite:///{demo / 'demo.db'}", "report",
+                             "vcse", "--fund", "lcr-blended", "--to", "2025-06-30", "--json"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    rows = tables["vcse_quarters"]["rows"]
+    whole = {(r["group"], r["measure"]): r for r in rows if r["quarter"] == "all"}
+    db = sqlite3.connect(demo / "demo.db")
+    approved = db.execute("select sum(p.approved_pence) from pbr_run_payers p join pbr_claim_runs r on r.id = p.run_id "
+                          "where r.status in ('approved', 'invoiced', 'paid', 'sampled')").fetchone()[0]
+    passed = db.execute("select sum(share_pence + fees_pence) from pbr_partner_amounts").fetchone()[0]
+    db.close()
+    assert whole[("fund", "outcome")]["total_pence"] == approved  # every outcome payment, once
+    recipients = tables["vcse_recipients"]["rows"]
+    assert sum(r["outcome_pence"] for r in recipients) == approved
+    partners = {"birkenhead-housing", "st-helens-mind", "halton-recovery"}
+    assert sum(r["delivery_pence"] for r in recipients if r["recipient"] in partners) == passed
+    for r in rows:
+        assert r["local_vcse_pence"] <= r["total_pence"]
+        assert Decimal(r["share"]) == (Decimal(r["local_vcse_pence"]) / r["total_pence"]).quantize(Decimal("0.0001"), "ROUND_HALF_UP")
+    assert ("joint prime lcr-complex-needs", "outcome") in whole
+    # the demo's one non-local, non-VCSE provider (a national housing partnership) keeps the share below 1
+    assert Decimal(whole[("fund", "outcome")]["share"]) < 1
