@@ -271,3 +271,13 @@ def project_investors(terms, state, nav_pence: int, horizon_day: date,
             irrs[k] = xirr(flows).rate_decimal(4) if contributions else None
         out.append(InvestorProjection(investor, paid_in, distributed, values, tvpis, irrs))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class FundForecast:
+    """What an investor statement summarises: the fund's projected outcome payments still to come
+    (all its contracts, per scenario), the day they are assumed realised, each investor's range."""
+
+    horizon_day: date
+    remaining_pence: Mapping[str, int]
+    investors: Mapping[str, InvestorProjection]

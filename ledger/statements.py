@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ledger.capital_accounts import (
     CAPITAL_ACCOUNTS,
@@ -88,6 +88,7 @@ class StatementInputs:
     restrictions: Mapping[str, tuple[RestrictionFigures, ...]]
     impact: tuple[ImpactRow, ...]
     transfers: tuple[GroupTransfer, ...] = ()  # money moved between funding groups, traced to owners
+    forecast: Any = None  # ledger.forecast.FundForecast, or None: no contract has two quarters of claims
 
 
 # ---------------------------------------------------------------------------- figures
@@ -180,6 +181,8 @@ class Statement:
     outcomes: tuple[OutcomeLine, ...]
     projects: tuple[ProjectLine, ...]
     nav_history: tuple[tuple[str, int], ...]  # (quarter, the investor's capital at its end)
+    forecast: Any = None  # ledger.forecast.FundForecast of the fund (None: none can be made yet)
+    forecast_investor: Any = None  # this investor's ledger.forecast.InvestorProjection
 
     def commitment(self, column: str) -> CommitmentColumn:
         return dict(self.commitments)[column]
@@ -297,6 +300,8 @@ def assemble_statements(inputs: StatementInputs, investors: Iterable[str] | None
             performance=perf, fund_performance=fund_perf,
             restrictions=inputs.restrictions.get(investor_id, ()),
             outcomes=outcomes, projects=projects, nav_history=nav_history,
+            forecast=inputs.forecast,
+            forecast_investor=inputs.forecast.investors.get(investor_id) if inputs.forecast else None,
         )
         check_statement(statement)
         statements.append(statement)

@@ -94,3 +94,22 @@ def contract_basis(conn: Connection, contract_id: str, as_of: date) -> ContractB
         contract_cap_pence=contract.contract_cap_pence,
         payers=tuple((p.payer_id, int(paid_by_payer.get(p.payer_id) or 0), p.cap_pence) for p in contract.payers))
     return ContractBasis(contract_id, tuple(quarters), observed, actual, inputs)
+
+
+def fund_projection(conn: Connection, fund: str, as_of: date, terms):
+    """The fund's ``FundForecast`` on ``as_of`` for its investor statements (``terms``: the
+    statement terms that apply), or None when no contract of the fund can be forecast yet."""
+    from ledger.forecast import SCENARIOS, FundForecast, forecast, project_investors
+    from models.flows_store import book_of
+    from models.statements_store import ledger_nav, waterfall_state
+    from models.values_store import contracts_of_fund
+
+    bases = [contract_basis(conn, c, as_of) for c in contracts_of_fund(conn, fund)]
+    results = [forecast(b.inputs) for b in bases if b.inputs is not None]
+    if not results:
+        return None
+    remaining = {k: sum(r.total_pence(k) for r in results) for k in SCENARIOS}
+    horizon_day = max(max(get_contract(conn, b.contract_id).end for b in bases), as_of)
+    state = waterfall_state(conn, book_of(conn, fund), terms, as_of)
+    projections = project_investors(terms.waterfall, state, ledger_nav(conn, fund, as_of), horizon_day, remaining)
+    return FundForecast(horizon_day, remaining, {p.investor: p for p in projections})

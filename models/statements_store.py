@@ -275,7 +275,14 @@ def statement_inputs(conn: Connection, fund: str, quarter: Period, terms: FundTe
         ledger_nav_pence=ledger_nav(conn, fund, quarter.last_day),
         restrictions=restriction_figures(conn, fund, quarter),
         impact=impact_rows(conn, fund, quarter),
+        forecast=_forecast(conn, fund, quarter, terms),
     )
+
+
+def _forecast(conn: Connection, fund: str, quarter: Period, terms: FundTerms):
+    from models.forecast_store import fund_projection
+
+    return fund_projection(conn, fund, quarter.last_day, terms)
 
 
 # ---------------------------------------------------------------------------- distributions

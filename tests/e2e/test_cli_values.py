@@ -251,3 +251,15 @@ def test_vcse_report_of_the_demo_adds_up_to_the_ledgers_money(demo):
     assert ("joint prime lcr-complex-needs", "outcome") in whole
     # the demo's one non-local, non-VCSE provider (a national housing partnership) keeps the share below 1
     assert Decimal(whole[("fund", "outcome")]["share"]) < 1
+
+
+def test_investor_statement_summarises_the_forecast_as_the_report_makes_it(demo):
+    statement = json.loads((demo / "investors" / "lcr-blended_mersey-capital_2025Q2.json").read_text())
+    forecast = statement["forecast"]
+    report = json.loads(_forecast(demo, "--json").stdout)
+    assert forecast["remaining_pence"] == report["extra"]["extra_pence"]
+    mine = next(r for r in report["tables"]["forecast_investors"]["rows"] if r["investor"] == "mersey-capital")
+    assert forecast["value_pence"] == {k: mine[f"value_{k}_pence"] for k in ("low", "central", "high")}
+    assert forecast["tvpi"] == {k: mine[f"tvpi_{k}"] for k in ("low", "central", "high")}
+    html = (demo / "investors" / "lcr-blended_mersey-capital_2025Q2.html").read_text()
+    assert '<h2 id="forecast">Forecast</h2>' in html and "an upper bound, not a promise" in html
