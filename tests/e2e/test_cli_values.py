@@ -257,7 +257,14 @@ def test_investor_statement_summarises_the_forecast_as_the_report_makes_it(demo)
     statement = json.loads((demo / "investors" / "lcr-blended_mersey-capital_2025Q2.json").read_text())
     forecast = statement["forecast"]
     report = json.loads(_forecast(demo, "--json").stdout)
-    assert forecast["remaining_pence"] == report["extra"]["extra_pence"]
+    remaining = {"low": 0, "central": 0, "high": 0}
+    quarters = report["tables"]["forecast_quarters"]["rows"]
+    for contract in {r["contract"] for r in quarters}:
+        mine = [r for r in quarters if r["contract"] == contract]
+        paid = [r for r in mine if r["kind"] == "actual"][-1]["actual_pence"]
+        for k in remaining:
+            remaining[k] += mine[-1][f"{k}_pence"] - paid
+    assert forecast["remaining_pence"] == remaining
     mine = next(r for r in report["tables"]["forecast_investors"]["rows"] if r["investor"] == "mersey-capital")
     assert forecast["value_pence"] == {k: mine[f"value_{k}_pence"] for k in ("low", "central", "high")}
     assert forecast["tvpi"] == {k: mine[f"tvpi_{k}"] for k in ("low", "central", "high")}
