@@ -253,6 +253,26 @@ def test_vcse_report_of_the_demo_adds_up_to_the_ledgers_money(demo):
     assert Decimal(whole[("fund", "outcome")]["share"]) < 1
 
 
+def test_vcse_page_shows_the_reports_tables_and_a_chart_per_group(demo):
+    from datetime import date
+
+    from sqlalchemy import create_engine
+
+    from ledger.shell.web.render import environment
+    from reports.fund_reports import _chart_svg
+    from reports.vcse_reports import vcse_report
+
+    engine = create_engine(f"sqlite:///{demo / 'demo.db'}")
+    with engine.connect() as conn:
+        report = vcse_report(conn, "lcr-blended", None, date(2025, 6, 30))
+    engine.dispose()
+    html = environment().get_template("vcse.html.j2").render(
+        request_path="/ui/funds/lcr-blended/vcse", principal=None, csrf="", base="/ui", title="vcse", r=report,
+        charts=[_chart_svg(spec, report.currency) for spec in report.charts])
+    assert html.count("<svg") == 2  # the fund and its one joint prime
+    assert "E08000012" in html and "joint prime lcr-complex-needs" in html
+
+
 def test_investor_statement_summarises_the_forecast_as_the_report_makes_it(demo):
     statement = json.loads((demo / "investors" / "lcr-blended_mersey-capital_2025Q2.json").read_text())
     forecast = statement["forecast"]
