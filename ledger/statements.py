@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ledger.capital_accounts import (
     CAPITAL_ACCOUNTS,
@@ -90,6 +90,7 @@ class StatementInputs:
     transfers: tuple[GroupTransfer, ...] = ()  # money moved between funding groups, traced to owners
     #: the ledger tip (``COUNT:HASH``, ledger/anchors.py) the figures were drawn from
     ledger_tip: str = ""
+    forecast: Any = None  # ledger.forecast.FundForecast, or None: no contract has two quarters of claims
 
 
 # ---------------------------------------------------------------------------- figures
@@ -183,6 +184,8 @@ class Statement:
     projects: tuple[ProjectLine, ...]
     nav_history: tuple[tuple[str, int], ...]  # (quarter, the investor's capital at its end)
     ledger_tip: str = ""  # printed in the footer: an auditor checks it with `fuel verify --tip`
+    forecast: Any = None  # ledger.forecast.FundForecast of the fund (None: none can be made yet)
+    forecast_investor: Any = None  # this investor's ledger.forecast.InvestorProjection
 
     def commitment(self, column: str) -> CommitmentColumn:
         return dict(self.commitments)[column]
@@ -300,6 +303,8 @@ def assemble_statements(inputs: StatementInputs, investors: Iterable[str] | None
             performance=perf, fund_performance=fund_perf,
             restrictions=inputs.restrictions.get(investor_id, ()),
             outcomes=outcomes, projects=projects, nav_history=nav_history, ledger_tip=inputs.ledger_tip,
+            forecast=inputs.forecast,
+            forecast_investor=inputs.forecast.investors.get(investor_id) if inputs.forecast else None,
         )
         check_statement(statement)
         statements.append(statement)

@@ -13,5 +13,6 @@ import models.delivery_tables  # noqa: F401  (contacts, issued documents, delive
 import models.values_tables  # noqa: F401  (value tables of outcomes, migration 0023)
 import models.bank_tables  # noqa: F401  (bank accounts, statements, lines, matches, migration 0027)
 import models.evidence_tables  # noqa: F401  (the evidence chain, migration 0024)
+import models.vcse_tables  # noqa: F401  (local VCSE capacity, migration 0030)
 
 metadata = SQLModel.metadata

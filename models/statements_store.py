@@ -278,7 +278,14 @@ def statement_inputs(conn: Connection, fund: str, quarter: Period, terms: FundTe
         restrictions=restriction_figures(conn, fund, quarter),
         impact=impact_rows(conn, fund, quarter),
         ledger_tip=current_tip(conn).text,
+        forecast=_forecast(conn, fund, quarter, terms),
     )
+
+
+def _forecast(conn: Connection, fund: str, quarter: Period, terms: FundTerms):
+    from models.forecast_store import fund_projection
+
+    return fund_projection(conn, fund, quarter.last_day, terms)
 
 
 # ---------------------------------------------------------------------------- distributions

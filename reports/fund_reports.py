@@ -266,6 +266,8 @@ def to_json(report: Report) -> str:
 
 
 def _chart_svg(spec: tuple, currency: str) -> str:
+    if spec[0] == "svg":  # ("svg", title, drawn svg): a chart its report draws itself (the forecast's fan)
+        return spec[2]
     if spec[0] == "bar":
         return html.bar_chart(spec[1], spec[2], currency)
     return html.line_chart(spec[1], list(spec[2]), [(name, list(values)) for name, values in spec[3]], currency)

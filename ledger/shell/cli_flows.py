@@ -47,7 +47,7 @@ commitments_app = typer.Typer(rich_markup_mode=None, help="Commitments: investor
 record_app = typer.Typer(rich_markup_mode=None, help="Record one business event as a balanced ledger entry.", no_args_is_help=True)
 import_app = typer.Typer(rich_markup_mode=None, help="Import files of business events.", no_args_is_help=True)
 report_app = typer.Typer(rich_markup_mode=None, help="Reports: sources and uses, restrictions, trial balance, deployment, outcome pipeline, cash, "
-                                                       "project pipeline, value.", no_args_is_help=True)
+                                                       "project pipeline, value, forecast, vcse.", no_args_is_help=True)
 
 
 

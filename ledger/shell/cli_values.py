@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from datetime import date
 from typing import Annotated, Optional
 
 import typer
@@ -87,3 +88,85 @@ def report_value(
     with engine().connect() as conn:
         report = value_report(conn, as_of_date(as_of), fund, contract)
     _emit(report, as_csv, as_json, html_file)
+
+
+@report_app.command("forecast")
+def report_forecast(
+    fund: Annotated[str, typer.Option("--fund", help="Fund id.")],
+    as_of: AsOfOption = None, as_csv: CsvFlag = False, as_json: JsonFlag = False, html_file: HtmlOption = None,
+) -> None:
+    """Outcome payments projected to the end of each contract's term (low, central, high; seeded),
+    the quarter each cap is reached, each earlier forecast against what happened, and each
+    investor's projected TVPI and IRR under the fund's waterfall (method: docs/value.md)."""
+    from reports.forecast_reports import forecast_report
+
+    with engine().connect() as conn:
+        report = forecast_report(conn, fund, as_of_date(as_of))
+    _emit(report, as_csv, as_json, html_file)
+
+
+vcse_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+                       help="Local VCSE capacity: organisations' type, size band and area; a fund's local areas.")
+app.add_typer(vcse_app, name="vcse")
+
+
+@vcse_app.command("load")
+def vcse_load(
+    file: Annotated[Path, typer.Argument(help="CSV with party_id, org_type, size_band, la_code "
+                                         "(e.g. fixtures/demo/vcse.csv).")],
+    user: UserOption = None,
+) -> None:
+    """Store each organisation's profile (a later load replaces an organisation's profile)."""
+    with engine().begin() as conn:
+        count = store_vcse_file(conn, file, current_user(user))
+    typer.echo(f"{count} organisation profiles stored from {file.name}")
+
+
+#: The Liverpool City Region's six local authorities (ONS codes): the demo fund's local areas.
+LCR_AREAS = ("E06000006", "E08000011", "E08000012", "E08000013", "E08000014", "E08000015")
+
+
+def store_vcse_file(conn, path: Path, loaded_by: str) -> int:
+    import csv
+    import io
+
+    from ledger.vcse import organisations_from_rows
+    from models.vcse_store import store_organisations
+
+    rows = list(csv.DictReader(io.StringIO(read_text(path))))
+    return store_organisations(conn, organisations_from_rows(rows, path.name), path.name, loaded_by)
+
+
+@vcse_app.command("areas")
+def vcse_areas(
+    fund: Annotated[str, typer.Option("--fund", help="Fund id.")],
+    codes: Annotated[list[str], typer.Argument(help="ONS codes of the local authorities the fund counts as local.")],
+) -> None:
+    """Set the fund's local areas (replaces the list)."""
+    from models.vcse_store import set_fund_areas
+
+    with engine().begin() as conn:
+        stored = set_fund_areas(conn, fund, codes)
+    typer.echo(f"fund {fund}: local areas {', '.join(stored)}")
+
+
+@report_app.command("vcse")
+def report_vcse(
+    fund: Annotated[str, typer.Option("--fund", help="Fund id.")],
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First day (YYYY-MM-DD; default: the start).")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last day (YYYY-MM-DD; default: today).")] = None,
+    as_csv: CsvFlag = False, as_json: JsonFlag = False, html_file: HtmlOption = None,
+) -> None:
+    """The share of delivery money and of outcome payments reaching local VCSE organisations, per
+    quarter, by size band and area, for the fund and each joint prime."""
+    from reports.vcse_reports import vcse_report
+
+    with engine().connect() as conn:
+        report = vcse_report(conn, fund, _day_option(date_from, "--from"), _day_option(date_to, "--to") or date.today())
+    _emit(report, as_csv, as_json, html_file)
+
+
+def _day_option(value: str | None, option: str):
+    from ledger.periods import parse_date
+
+    return parse_date(value, option) if value else None

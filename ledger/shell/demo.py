@@ -32,7 +32,8 @@ from ledger.errors import ValidationError
 from ledger.funds import fund_setup_from_mapping
 from ledger.periods import Period
 from ledger.shell.cli_terms import store_setup_terms
-from ledger.shell.cli_values import store_value_file
+from ledger.shell.cli_values import LCR_AREAS, store_value_file, store_vcse_file
+from models.vcse_store import set_fund_areas
 from models import partners_store, pbr_store
 from models.db import make_engine, migrate, reading
 from models.flows_store import book_of, import_flows, load_position, save_setup
@@ -43,6 +44,7 @@ from models.terms_store import terms_for
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CHART = FIXTURES / "charts" / "social_investment_fund.toml"
 VALUES = FIXTURES / "values"  # one value table per demo contract, same file name as its contract
+VCSE = FIXTURES / "demo" / "vcse.csv"  # the demo's providers' and partners' organisation profiles
 FUND = "lcr-blended"
 USER = "demo"
 SAMPLED_QUARTER = 3  # the complex needs claim of 2024Q3 is re-checked; one line fails
@@ -99,6 +101,8 @@ def build_fund(engine: Engine, participants: int, quarters: int, seed: int, prog
             store_value_file(conn, VALUES / shape.file, USER)  # as `fuel values load` does
         if bank_dir is not None:
             demo_bank.setup(conn, FUND, USER)
+        store_vcse_file(conn, VCSE, USER)  # as `fuel vcse load` does
+        set_fund_areas(conn, FUND, list(LCR_AREAS))  # as `fuel vcse areas` does
     tick("setup")
     carried: list = []
     fee = data.management_fee_pence(setup)

@@ -138,7 +138,7 @@ def figures(statement: Statement) -> dict:
             } for name in COLUMNS},
         }
 
-    return {
+    out = {
         "fund": statement.fund, "fund_name": statement.fund_name, "currency": statement.currency,
         "investor": statement.investor, "investor_name": statement.investor_name,
         "investor_type": statement.investor_type, "quarter": statement.quarter,
@@ -156,6 +156,16 @@ def figures(statement: Statement) -> dict:
         "nav_history": [{"quarter": q, "nav_pence": v} for q, v in statement.nav_history],
         "narrative": [sentence.text for sentence in investor_narrative(statement)],
     }
+    if statement.forecast is not None and statement.forecast_investor is not None:
+        me = statement.forecast_investor
+        out["forecast"] = {
+            "horizon_day": statement.forecast.horizon_day.isoformat(),
+            "remaining_pence": dict(statement.forecast.remaining_pence),
+            "value_pence": dict(me.value_pence),
+            "tvpi": {k: None if v is None else str(v) for k, v in me.tvpi.items()},
+            "irr": {k: None if v is None else str(v) for k, v in me.irr.items()},
+        }
+    return out
 
 
 def render_json(statement: Statement) -> str:

@@ -160,3 +160,135 @@ def test_value_narrative_golden_and_its_figures_equal_the_reports(demo):
                 assert figure.value == total["outcomes"] - before["outcomes"]
             else:
                 raise AssertionError(f"figure {figure.name} is not checked")
+
+
+def _forecast(demo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ledger.shell.cli", "--db", f"sqlite:///{demo / 'demo.db'}", "report",
+                           "forecast", "--fund", "lcr-blended", "--as-of", "2025-06-30", *args],
+                          cwd=REPO, capture_output=True, text=True)
+
+
+def test_forecast_back_test_brackets_the_demos_later_quarters(demo):
+    """Each forecast made at an earlier quarter end (two quarters of claims or more) against what
+    was approved since, cumulatively: the low-high range (5th-95th percentile) holds the realised
+    payments in at least four cases in five (about one in ten should fall outside by chance)."""
+    result = _forecast(demo, "--json")
+    assert result.returncode == 0, result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    rows = tables["forecast_backtest"]["rows"]
+    assert {r["contract"] for r in rows} == {"lcr-ageing-well", "lcr-complex-needs", "lcr-leaving-homelessness",
+                                             "lcr-youth-employment"}
+    inside = [r for r in rows if r["low_pence"] <= r["actual_pence"] <= r["high_pence"]]
+    assert len(inside) >= 0.8 * len(rows), [r for r in rows if r not in inside]
+    for r in rows:  # plan versus actual: variance = actual - central
+        assert r["variance_pence"] == r["actual_pence"] - r["central_pence"]
+        assert (r["within_range"] == "yes") == (r in inside)
+    # the forecast itself: every contract to the end of its term, scenarios ordered, whole pence
+    quarters = tables["forecast_quarters"]["rows"]
+    for r in (q for q in quarters if q["kind"] == "forecast"):
+        assert isinstance(r["central_pence"], int) and r["low_pence"] <= r["central_pence"] <= r["high_pence"]
+    assert {r["contract"] for r in quarters if r["kind"] == "forecast"} == {r["contract"] for r in rows}
+    investors = {r["investor"] for r in tables["forecast_investors"]["rows"]}
+    assert investors == {"mersey-capital", "dockside-trust", "lcr-combined", "liver-foundation"}
+    again = _forecast(demo, "--json")
+    assert again.stdout == result.stdout  # seeded: the same figures every run
+
+
+def test_forecast_csv_and_a_fund_that_does_not_exist(demo):
+    csv_out = _forecast(demo, "--csv")
+    assert csv_out.returncode == 0 and "forecast_backtest" in csv_out.stdout
+    missing = subprocess.run([sys.executable, "-m", "ledger.shell.cli", "--db", f"sqlite:///{demo / 'demo.db'}",
+                              "report", "forecast", "--fund", "no-such-fund", "--as-of", "2025-06-30"],
+                             cwd=REPO, capture_output=True, text=True)
+    assert missing.returncode != 0 and "unknown fund 'no-such-fund'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_dashboard_shows_each_contracts_fan_chart_with_the_reports_figures(demo):
+    from datetime import date
+
+    from sqlalchemy import create_engine
+
+    from ledger.shell.web.pages_fund import dashboard_data
+    from ledger.shell.web.render import environment
+
+    engine = create_engine(f"sqlite:///{demo / 'demo.db'}")
+    with engine.connect() as conn:
+        data = dashboard_data(conn, "lcr-blended", date(2025, 6, 30))
+    engine.dispose()
+    fans = {f["contract"]: f for f in data["forecasts"]}
+    assert set(fans) == {"lcr-ageing-well", "lcr-complex-needs", "lcr-leaving-homelessness", "lcr-youth-employment"}
+    report = json.loads(_forecast(demo, "--json").stdout)["tables"]["forecast_quarters"]["rows"]
+    for contract, fan in fans.items():
+        last = [r for r in report if r["contract"] == contract][-1]
+        assert (fan["low"], fan["central"], fan["high"]) == (last["low_pence"], last["central_pence"], last["high_pence"])
+        assert 'class="fan-band"' in fan["svg"] and 'class="fan-actual"' in fan["svg"]
+    html = environment().get_template("dashboard.html.j2").render(
+        request_path="/ui/funds/lcr-blended", principal=None, csrf="", base="/ui", can_write=False, notice=None,
+        title="dashboard", **data)
+    assert "Forecast of outcome payments" in html and html.count('class="fan-band"') == 4
+
+
+def test_vcse_report_of_the_demo_adds_up_to_the_ledgers_money(demo):
+    result = subprocess.run([sys.executable, "-m", "ledger.shell.cli", "--db", f"sqlite:///{demo / 'demo.db'}", "report",
+                             "vcse", "--fund", "lcr-blended", "--to", "2025-06-30", "--json"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    tables = json.loads(result.stdout)["tables"]
+    rows = tables["vcse_quarters"]["rows"]
+    whole = {(r["group"], r["measure"]): r for r in rows if r["quarter"] == "all"}
+    db = sqlite3.connect(demo / "demo.db")
+    approved = db.execute("select sum(p.approved_pence) from pbr_run_payers p join pbr_claim_runs r on r.id = p.run_id "
+                          "where r.status in ('approved', 'invoiced', 'paid', 'sampled')").fetchone()[0]
+    passed = db.execute("select sum(share_pence + fees_pence) from pbr_partner_amounts").fetchone()[0]
+    db.close()
+    assert whole[("fund", "outcome")]["total_pence"] == approved  # every outcome payment, once
+    recipients = tables["vcse_recipients"]["rows"]
+    assert sum(r["outcome_pence"] for r in recipients) == approved
+    partners = {"birkenhead-housing", "st-helens-mind", "halton-recovery"}
+    assert sum(r["delivery_pence"] for r in recipients if r["recipient"] in partners) == passed
+    for r in rows:
+        assert r["local_vcse_pence"] <= r["total_pence"]
+        assert Decimal(r["share"]) == (Decimal(r["local_vcse_pence"]) / r["total_pence"]).quantize(Decimal("0.0001"), "ROUND_HALF_UP")
+    assert ("joint prime lcr-complex-needs", "outcome") in whole
+    # the demo's one non-local, non-VCSE provider (a national housing partnership) keeps the share below 1
+    assert Decimal(whole[("fund", "outcome")]["share"]) < 1
+
+
+def test_vcse_page_shows_the_reports_tables_and_a_chart_per_group(demo):
+    from datetime import date
+
+    from sqlalchemy import create_engine
+
+    from ledger.shell.web.render import environment
+    from reports.fund_reports import _chart_svg
+    from reports.vcse_reports import vcse_report
+
+    engine = create_engine(f"sqlite:///{demo / 'demo.db'}")
+    with engine.connect() as conn:
+        report = vcse_report(conn, "lcr-blended", None, date(2025, 6, 30))
+    engine.dispose()
+    html = environment().get_template("vcse.html.j2").render(
+        request_path="/ui/funds/lcr-blended/vcse", principal=None, csrf="", base="/ui", title="vcse", r=report,
+        charts=[_chart_svg(spec, report.currency) for spec in report.charts])
+    assert html.count("<svg") == 2  # the fund and its one joint prime
+    assert "E08000012" in html and "joint prime lcr-complex-needs" in html
+
+
+def test_investor_statement_summarises_the_forecast_as_the_report_makes_it(demo):
+    statement = json.loads((demo / "investors" / "lcr-blended_mersey-capital_2025Q2.json").read_text())
+    forecast = statement["forecast"]
+    report = json.loads(_forecast(demo, "--json").stdout)
+    remaining = {"low": 0, "central": 0, "high": 0}
+    quarters = report["tables"]["forecast_quarters"]["rows"]
+    for contract in {r["contract"] for r in quarters}:
+        mine = [r for r in quarters if r["contract"] == contract]
+        paid = [r for r in mine if r["kind"] == "actual"][-1]["actual_pence"]
+        for k in remaining:
+            remaining[k] += mine[-1][f"{k}_pence"] - paid
+    assert forecast["remaining_pence"] == remaining
+    mine = next(r for r in report["tables"]["forecast_investors"]["rows"] if r["investor"] == "mersey-capital")
+    assert forecast["value_pence"] == {k: mine[f"value_{k}_pence"] for k in ("low", "central", "high")}
+    assert forecast["tvpi"] == {k: mine[f"tvpi_{k}"] for k in ("low", "central", "high")}
+    html = (demo / "investors" / "lcr-blended_mersey-capital_2025Q2.html").read_text()
+    assert '<h2 id="forecast">Forecast</h2>' in html and "an upper bound, not a promise" in html

@@ -95,6 +95,7 @@ CASES: dict[tuple[str, str], Case] = {
         "/funds/{f}/statements", {"quarter": PAID, "format_csv": "1"}, {"quarter": PAID, "format_csv": "1"})),
     ("GET", "/funds/{fund_id}/value"): Case(200, *_f("/funds/{f}/value")),
     ("GET", "/funds/{fund_id}/value/investor"): Case(200, *_f("/funds/{f}/value/investor")),
+    ("GET", "/funds/{fund_id}/vcse"): Case(200, *_f("/funds/{f}/vcse")),
     ("GET", "/investors/{investor_id}"): Case(
         200, lambda r: Call(f"/investors/{OWN_INVESTOR}"), lambda r: Call(f"/investors/{OTHER_INVESTOR}"),
         sees_all=frozenset({FM})),  # inv-b is committed to the fund manager's fund too

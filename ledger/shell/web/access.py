@@ -45,6 +45,7 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/funds/{fund_id}/statements"): FUND_READ,
     ("POST", "/funds/{fund_id}/statements"): frozenset({FM}),
     ("GET", "/funds/{fund_id}/value"): FUND_READ,
+    ("GET", "/funds/{fund_id}/vcse"): FUND_READ,
     ("GET", "/funds/{fund_id}/value/investor"): STATEMENT_READ,
     # bank accounts and reconciliation: the fund manager acts, an auditor reads (numbers masked);
     # investors and councils have no bank pages

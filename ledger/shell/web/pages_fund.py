@@ -115,7 +115,25 @@ def dashboard_data(conn, fund_id: str, as_of: date) -> dict:
         "pipeline_columns": pipeline.tables[1].columns, "claims": claim_runs(conn, contracts),
         "entries": recent_entries(conn, fund_id, 10),
         "narrative": value_story(conn, fund_id, as_of),
+        "forecasts": forecast_fans(conn, fund_id, as_of),
     }  # fmt: skip
+
+
+def forecast_fans(conn, fund_id: str, as_of: date) -> list[dict]:
+    """Per contract with a forecast: its fan chart and the figures beside it (docs/value.md)."""
+    from reports.forecast_reports import fan_svg, fund_forecast
+
+    out = []
+    for c in fund_forecast(conn, fund_id, as_of, investors=False, backtest=False)["contracts"]:
+        if c["result"] is None:
+            continue
+        basis = c["basis"]
+        cap = c["result"].contract_cap_quarter["central"]
+        out.append({"contract": c["contract"], "svg": fan_svg(c), "paid_pence": basis.inputs.paid_to_date_pence,
+                    **{k: basis.inputs.paid_to_date_pence + c["result"].total_pence(k) for k in ("low", "central", "high")},
+                    "end": basis.quarters[-1],
+                    "cap_quarter": "" if cap is None else basis.quarters[basis.observed - 1 + cap]})
+    return out
 
 
 @pages.get("/funds/{fund_id}")

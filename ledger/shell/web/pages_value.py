@@ -112,3 +112,17 @@ def contract_value(contract_id: str, request: Request, principal: Viewer, as_of:
     return _render(request, "council", f"Contract {contract_id}: who pays and who benefits", report, previous)
 
 
+
+
+@pages.get("/funds/{fund_id}/vcse")
+def fund_vcse(fund_id: str, request: Request, principal: Viewer, date_from: str | None = None, date_to: str | None = None):
+    """Local VCSE capacity for the fund manager: the same builder as ``fuel report vcse``."""
+    from ledger.periods import parse_date
+    from reports.fund_reports import _chart_svg
+    from reports.vcse_reports import vcse_report
+
+    with reading(request.app.state.engine) as conn:
+        start = parse_date(date_from, "date_from") if date_from else None
+        report = vcse_report(conn, fund_id, start, _as_of(date_to))
+    return page(request, "vcse.html.j2", title=f"Fund {fund_id}: local VCSE capacity", r=report,
+                charts=[_chart_svg(spec, report.currency) for spec in report.charts])

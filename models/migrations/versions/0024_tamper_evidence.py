@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = "0024"
-down_revision = "0023"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
