@@ -12,4 +12,7 @@ import models.terms_tables  # noqa: F401  (fund statement terms, versioned, migr
 import models.delivery_tables  # noqa: F401  (contacts, issued documents, deliveries, migration 0019)
 import models.values_tables  # noqa: F401  (value tables of outcomes, migration 0023)
 
+
+import models.calls_tables  # noqa: F401  (incubator calls, applications, awards, migration 0031)
+
 metadata = SQLModel.metadata

@@ -268,6 +268,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_ops  # noqa: E402,F401  (registers `fuel backup`, `fuel restore`, `participants export`)
     from ledger.shell import cli_delivery  # noqa: E402,F401  (registers `fuel contacts`, `fuel issue`, `fuel deliveries`)
     from ledger.shell import cli_values  # noqa: E402,F401  (registers `fuel values load|list` and `fuel report value`)
+    from ledger.shell import cli_calls  # noqa: E402,F401  (registers `fuel calls ...`: incubator calls, docs/calls.md)
 
 
 def main() -> None:
