@@ -68,6 +68,11 @@ def load_call(conn: Connection, call_id: str) -> CallState:
     return CallState(call, row["version"], events.get("closed"), events.get("published"))
 
 
+def has_calls(conn: Connection, fund: str | None = None) -> bool:
+    q = select(calls_t.c.id).limit(1)
+    return conn.execute(q if fund is None else q.where(calls_t.c.fund_id == fund)).first() is not None
+
+
 def reservations(conn: Connection, fund: str | None = None, exclude_call: str | None = None) -> dict[tuple, int]:
     """Money calls hold, per (fund, source, tranche, restriction): a call's budget until its
     decisions are published, then what it awarded less what has been paid."""

@@ -68,11 +68,11 @@ def sources_uses(conn: Connection, as_of: date, fund: str | None = None) -> tupl
 def _with_reservations(conn: Connection, rows: list[dict], columns: list[str], fund: str | None) -> tuple[list[dict], list[str]]:
     """Incubator calls hold part of a group's cash (docs/calls.md): shown as ``reserved_pence``
     and ``free_cash_pence`` (cash less reserved), only for a fund that has calls."""
-    from models.calls_store import reservations
+    from models.calls_store import has_calls, reservations
 
-    held = reservations(conn, fund)
-    if not held:
+    if not has_calls(conn, fund):
         return rows, columns
+    held = reservations(conn, fund)
     for row in rows:
         reserved = held.get((row["fund"], row["source"], row["tranche"], row["restriction"]), 0)
         row["reserved_pence"] = reserved
