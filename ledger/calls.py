@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from typing import Mapping, Sequence
 
-from ledger.errors import ValidationError
+from ledger.errors import MoneyError, ValidationError
 from ledger.funds import Restriction, check_id
 from ledger.money import allocate, parse_amount, round_minor
 
@@ -199,7 +199,7 @@ def parse_call(text: str, where: str = "call file") -> Call:
             max_award_pence=None if max_award is None else parse_amount(str(max_award), currency, "call.max_award"),
             currency=currency,
         )  # fmt: skip
-    except ValidationError as exc:
+    except (ValidationError, MoneyError) as exc:
         raise ValidationError(f"{where}: {exc}", field=exc.field) from None
     if call.closes_on < call.opens_on:
         raise ValidationError(f"{where}: call.closes_on {call.closes_on} is before opens_on {call.opens_on}", field="closes_on")
@@ -344,15 +344,3 @@ def fund_award(call: Call, amount_pence: int, remaining_pence: Mapping[tuple, in
     left = sum(remaining_pence.get(line.group, 0) for line in call.budget)
     raise ValidationError(f"call {call.id}: no budget line has {amount_pence / 100:.2f} {call.currency} left "
                           f"({left / 100:.2f} left in all)", field="amount")  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """Counts and amounts of one group of applications, for the per-call report."""
-
-    applications: int = 0
-    eligible: int = 0
-    awarded: int = 0
-    asked_pence: int = 0
-    awarded_pence: int = 0
-    extra: dict = field(default_factory=dict)
