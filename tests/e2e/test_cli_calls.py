@@ -5,13 +5,50 @@ acceleration and to a contract; the ledger, the pipeline report and sources-and-
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import sys
+from dataclasses import dataclass
+
+import pytest
 
 from tests.e2e.conftest import REPO
 
 CALL = REPO / "fixtures" / "calls" / "ageing_call.toml"
 APPS = REPO / "fixtures" / "calls" / "ageing_applications.csv"
 GROUP = ("lcr-outcomes", "charitable", None, "ageing")
+
+
+@dataclass
+class Ran:
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+@pytest.fixture
+def fuel(tmp_path, capsys, monkeypatch):
+    """``fuel`` through its entry point (``ledger.shell.cli.main``: parsing, errors, exit codes)
+    in this process: a subprocess per command would take minutes for a whole call."""
+    from ledger.shell.cli import main
+
+    url = f"sqlite:///{tmp_path / 'fuel.db'}"
+    monkeypatch.setenv("FUEL_USER", "tester")
+
+    def run(*args: str, ok: bool = True) -> Ran:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["fuel", "--db", url, *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code or 0
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err, out.err
+        if ok:
+            assert code == 0, out.err
+        return Ran(out.out, out.err, code)
+
+    run("init")
+    return run
 
 
 def _json(fuel, *args):
