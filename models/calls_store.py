@@ -372,6 +372,13 @@ def _award_out(a: dict, call: Call) -> dict:
                          for i, (m, p) in enumerate(zip(call.milestones, tranche_amounts(call, a["amount_pence"])), start=1)]}  # fmt: skip
 
 
+def award_of(conn: Connection, app_id: int) -> int:
+    award_id = conn.execute(select(awards_t.c.id).where(awards_t.c.application_id == app_id)).scalar()
+    if award_id is None:
+        raise ValidationError(f"application {app_id} has no award yet (`fuel calls award`)", field="application")
+    return int(award_id)
+
+
 def pay_tranche(conn: Connection, award_id: int, tranche_no: int, on: date, by: str = "fuel") -> dict:
     """Pay one tranche of an award on its milestone: a grant disbursement, posted by the
     existing rule (restriction and cash checked there), keyed so a repeat changes nothing."""

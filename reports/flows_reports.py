@@ -74,7 +74,8 @@ def _with_reservations(conn: Connection, rows: list[dict], columns: list[str], f
         return rows, columns
     held = reservations(conn, fund)
     for row in rows:
-        reserved = held.get((row["fund"], row["source"], row["tranche"], row["restriction"]), 0)
+        # the view may carry an empty string for "no tranche/restriction"; reservations use None
+        reserved = held.get((row["fund"], row["source"], row["tranche"] or None, row["restriction"] or None), 0)
         row["reserved_pence"] = reserved
         row["free_cash_pence"] = (row.get("cash_pence") or 0) - reserved
     return rows, [*columns, "reserved_pence", "free_cash_pence"]

@@ -144,6 +144,22 @@ def _scored(engine) -> None:
             score_application(conn, application_id, "panel", {"need": 3})
 
 
+def _decided(engine, award: bool = False) -> None:
+    from models.calls_store import award as do_award, close_call, decide
+
+    _scored(engine)
+    with engine.begin() as conn:
+        for application_id, call_id in ((1, OWN_CALL), (3, OTHER_CALL)):
+            decide(conn, application_id, "award", "need", date(2026, 4, 1))
+            close_call(conn, call_id, date(2026, 4, 2), "published")
+            if award:
+                do_award(conn, application_id, date(2026, 4, 3))
+
+
+def _awarded(engine) -> None:
+    _decided(engine, award=True)
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/me"): Case(200, lambda w, r: Call("/me")),
     ("GET", "/parties"): Case(200, lambda w, r: Call("/parties")),
@@ -256,4 +272,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/applications/{application_id}/scores"): Case(201, *_a("/scores", {"scores": {"need": 4}})),
     ("POST", "/applications/{application_id}/decisions"): Case(
         201, *_a("/decisions", {"decision": "award", "reasons": "strong need", "on": "2026-04-01"}), prepare=_scored),
+    ("POST", "/calls/{call_id}/publication"): Case(
+        201, lambda w, r: Call(f"/calls/{OWN_CALL}/publication", {"on": "2026-04-02"}),
+        lambda w, r: Call(f"/calls/{OTHER_CALL}/publication", {"on": "2026-04-02"})),
+    ("POST", "/applications/{application_id}/award"): Case(201, *_a("/award", {"on": "2026-04-03"}), prepare=_decided),
+    ("POST", "/applications/{application_id}/payments"): Case(
+        201, *_a("/payments", {"tranche": 1, "on": "2026-04-04"}), prepare=_awarded),
 }

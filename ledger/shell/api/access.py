@@ -121,6 +121,9 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/applications/{application_id}/conflicts"): frozenset({ASR}),
     ("POST", "/applications/{application_id}/scores"): frozenset({ASR}),
     ("POST", "/applications/{application_id}/decisions"): frozenset({FM}),
+    ("POST", "/calls/{call_id}/publication"): frozenset({FM}),
+    ("POST", "/applications/{application_id}/award"): frozenset({FM}),
+    ("POST", "/applications/{application_id}/payments"): frozenset({FM}),
 }
 
 #: Routes that need no token (documentation and health).

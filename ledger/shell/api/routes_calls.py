@@ -154,3 +154,63 @@ def decision(application_id: int, body: DecisionIn, principal: Caller, engine: E
         return decide(conn, application_id, body.decision, body.reasons, body.on, recorded_by(principal), pence, body.corrects)
 
 
+
+
+class OnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: date
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tranche: int = Field(description="Tranche number: 1 is the call's first milestone.")
+    on: date
+
+
+class CallEventOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    call: str
+    status: str
+
+
+class AwardOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    award_id: int
+    project: str
+    amount_pence: int
+    status: str
+
+
+class PaymentOut(BaseModel):
+    award: int
+    tranche_no: int
+    entry_id: int
+    amount_pence: int
+    status: str
+
+
+@api.post("/calls/{call_id}/publication", response_model=CallEventOut, status_code=201,
+          summary="Publish a call's decisions (scores and decisions are fixed from then)")
+def publish(call_id: str, body: OnIn, principal: Caller, engine: EngineDep) -> dict:
+    from models.calls_store import close_call
+
+    with engine.begin() as conn:
+        return close_call(conn, call_id, body.on, "published", recorded_by(principal))
+
+
+@api.post("/applications/{application_id}/award", response_model=AwardOut, status_code=201,
+          summary="Commit the grant a published award decision made (the project enters incubation)")
+def award(application_id: int, body: OnIn, principal: Caller, engine: EngineDep) -> dict:
+    from models.calls_store import award as do_award
+
+    with engine.begin() as conn:
+        return do_award(conn, application_id, body.on, recorded_by(principal))
+
+
+@api.post("/applications/{application_id}/payments", response_model=PaymentOut, status_code=201,
+          summary="Pay a tranche of the application's award: a grant disbursement in the ledger")
+def pay(application_id: int, body: PaymentIn, principal: Caller, engine: EngineDep) -> dict:
+    from models.calls_store import award_of, pay_tranche
+
+    with engine.begin() as conn:
+        return pay_tranche(conn, award_of(conn, application_id), body.tranche, body.on, recorded_by(principal))
