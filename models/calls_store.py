@@ -354,7 +354,7 @@ def award(conn: Connection, app_id: int, on: date, by: str = "fuel", project_id:
     for a in conn.execute(select(awards_t).where(awards_t.c.call_id == call.id)).mappings():
         remaining[(a["source"], a["tranche"], a["restriction"])] -= a["amount_pence"]
     line = fund_award(call, decision["amount_pence"], remaining)
-    project = project_id or f"{call.id}-{row['reference']}".lower()[:64]
+    project = project_id or f"{call.id}-{app_id}"[:64]  # the application id: references repeat across organisations
     save_party(conn, Party(row["org_id"], row["org_name"], "provider"))
     save_project(conn, Project(project, call.fund, row["project"], row["org_id"], call.theme, "active"))
     record_stage(conn, StageChange(project, "incubation", on, decision["amount_pence"], f"awarded by call {call.id}"), by)

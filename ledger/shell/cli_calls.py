@@ -181,7 +181,7 @@ def calls_publish(call: CallArg, on: DateOption, user: UserOption = None, as_jso
 
 @calls_app.command("award")
 def calls_award(application: AppArg, on: DateOption,
-                project: Annotated[Optional[str], typer.Option("--project", help="Project id (default: CALL-REFERENCE).")] = None,
+                project: Annotated[Optional[str], typer.Option("--project", help="Project id (default: CALL-APPLICATION_ID).")] = None,
                 user: UserOption = None, as_json: JsonFlag = False) -> None:
     """Commit an awarded grant: the project enters the pipeline at incubation."""
     from models.calls_store import award

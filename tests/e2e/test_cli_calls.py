@@ -101,7 +101,7 @@ def test_a_call_from_opening_to_a_contract(fuel, tmp_path):
     assert _reserved(fuel) == 0  # published: only what is awarded is held, and nothing is awarded yet
 
     award = _json(fuel, "calls", "award", str(a1), "--date", "2026-07-20")
-    assert award["project"] == "ageing-2026-a1" and award["amount_pence"] == 800_000
+    assert award["project"] == "ageing-2026-1" and award["amount_pence"] == 800_000
     assert [t["amount_pence"] for t in award["tranches"]] == [400_000, 400_000]
     assert _reserved(fuel) == 800_000
     incubating = _pipeline(fuel, "incubation")
@@ -110,20 +110,20 @@ def test_a_call_from_opening_to_a_contract(fuel, tmp_path):
     paid = _json(fuel, "calls", "pay", str(award["award_id"]), "--tranche", "1", "--date", "2026-07-25")
     assert paid["status"] == "paid" and paid["amount_pence"] == 400_000
     assert _json(fuel, "calls", "pay", str(award["award_id"]), "--tranche", "1", "--date", "2026-07-25")["status"] == "already paid"
-    assert _granted_to(fuel, "ageing-2026-a1") == 400_000  # the ledger: a grant disbursement with the restriction
+    assert _granted_to(fuel, "ageing-2026-1") == 400_000  # the ledger: a grant disbursement with the restriction
     assert _reserved(fuel) == 400_000
     incubating = _pipeline(fuel, "incubation")
     assert (incubating["committed_pence"], incubating["deployed_pence"], incubating["undeployed_pence"]) == (800_000, 400_000, 400_000)
 
-    fuel("projects", "stage", "ageing-2026-a1", "acceleration", "--date", "2026-10-01")
+    fuel("projects", "stage", "ageing-2026-1", "acceleration", "--date", "2026-10-01")
     assert _pipeline(fuel, "acceleration")["deployed_pence"] == 400_000
     fuel("contracts", "load", str(REPO / "fixtures" / "contracts" / "example_rough_sleeping.toml"))
     contract_id = "gm-rough-sleeping"
-    linked = _json(fuel, "calls", "contract", "ageing-2026-a1", contract_id, "--date", "2027-01-15")
+    linked = _json(fuel, "calls", "contract", "ageing-2026-1", contract_id, "--date", "2027-01-15")
     assert linked["stage"] == "contracted"
     assert _pipeline(fuel, "contracted")["deployed_pence"] == 400_000
     cost = _json(fuel, "calls", "cost-to-contract", "--as-of", "2027-12-31")["rows"]
-    assert cost == [{"contract": contract_id, "project": "ageing-2026-a1", "call": "ageing-2026", "awarded_pence": 800_000,
+    assert cost == [{"contract": contract_id, "project": "ageing-2026-1", "call": "ageing-2026", "awarded_pence": 800_000,
                      "paid_pence": 400_000, "incubated_on": "2026-07-20", "contracted_on": "2027-01-15"}]
     conversion = _json(fuel, "calls", "conversion", "--as-of", "2027-12-31")["rows"]
     assert conversion == [{"incubated_in": 2026, "incubated": 1, "accelerated": 1, "contracted": 1, "conversion_percent": 100}]
