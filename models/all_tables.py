@@ -15,4 +15,7 @@ import models.bank_tables  # noqa: F401  (bank accounts, statements, lines, matc
 import models.evidence_tables  # noqa: F401  (the evidence chain, migration 0024)
 import models.vcse_tables  # noqa: F401  (local VCSE capacity, migration 0030)
 
+
+import models.calls_tables  # noqa: F401  (incubator calls, applications, awards, migration 0031)
+
 metadata = SQLModel.metadata

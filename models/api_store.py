@@ -33,6 +33,8 @@ ROLES: dict[str, str | None] = {
     "commissioner": "payer",
     "auditor": None,
     "partner": "partner",
+    "applicant": "organisation",  # an org-id (GB-CHC-... / GB-COH-...): its own applications (docs/calls.md)
+    "assessor": "fund",  # the fund whose calls it assesses; it scores as its token's name
 }
 #: The scope column's width (migrations 0005 and 0008).
 SCOPE_MAX_CHARS = 64
@@ -131,6 +133,11 @@ def _check_scope(conn: Connection, role: str, scope: str | None) -> None:
                               field="scope")
     if needs == "partner":
         _check_partner_scope(conn, scope)
+        return
+    if needs == "organisation":
+        from ledger.calls import check_org_id
+
+        check_org_id(scope)
         return
     if needs == "fund":  # every role's scope must exist: load the fund's setup before its manager's token
         if conn.execute(select(FundRow.__table__.c.id).where(FundRow.__table__.c.id == scope)).first() is None:

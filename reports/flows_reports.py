@@ -61,7 +61,24 @@ def _plain(value):
 def sources_uses(conn: Connection, as_of: date, fund: str | None = None) -> tuple[list[dict], list[str]]:
     """Per (fund, source, tranche, restriction): where money came from and where it went."""
     view = sources_view(balance_frame(conn, as_of, fund), account_types(conn))
-    return _records(view, SOURCES_COLUMNS), list(SOURCES_COLUMNS)
+    rows, columns = _records(view, SOURCES_COLUMNS), list(SOURCES_COLUMNS)
+    return _with_reservations(conn, rows, columns, fund)
+
+
+def _with_reservations(conn: Connection, rows: list[dict], columns: list[str], fund: str | None) -> tuple[list[dict], list[str]]:
+    """Incubator calls hold part of a group's cash (docs/calls.md): shown as ``reserved_pence``
+    and ``free_cash_pence`` (cash less reserved), only for a fund that has calls."""
+    from models.calls_store import has_calls, reservations
+
+    if not has_calls(conn, fund):
+        return rows, columns
+    held = reservations(conn, fund)
+    for row in rows:
+        # the view may carry an empty string for "no tranche/restriction"; reservations use None
+        reserved = held.get((row["fund"], row["source"], row["tranche"] or None, row["restriction"] or None), 0)
+        row["reserved_pence"] = reserved
+        row["free_cash_pence"] = (row.get("cash_pence") or 0) - reserved
+    return rows, [*columns, "reserved_pence", "free_cash_pence"]
 
 
 def project_funding(conn: Connection, as_of: date, fund: str | None = None) -> tuple[list[dict], list[str]]:

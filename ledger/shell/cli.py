@@ -306,6 +306,7 @@ if __name__ != "__main__":
     from ledger.shell import cli_values  # noqa: E402,F401  (registers `fuel values load|list` and `fuel report value`)
     from ledger.shell import cli_bank  # noqa: E402,F401  (registers `fuel bank ...`: accounts, import, match, reconcile)
     from ledger.shell import cli_opendata  # noqa: E402,F401  (registers `fuel export 360giving|indigo|journal`)
+    from ledger.shell import cli_calls  # noqa: E402,F401  (registers `fuel calls ...`: incubator calls, docs/calls.md)
 
 
 def main() -> None:

@@ -17,16 +17,18 @@ tokens_app = typer.Typer(rich_markup_mode=None, help="API bearer tokens: create 
 
 @tokens_app.command("create")
 def tokens_create(
-    role: Annotated[str, typer.Option("--role", help="fund_manager, investor, commissioner, auditor or partner "
-                                      "(a joint-prime contract's delivery partner).")],
+    role: Annotated[str, typer.Option("--role", help="fund_manager, investor, commissioner, auditor, partner "
+                                      "(a joint-prime contract's delivery partner), applicant or assessor (incubator calls).")],
     name: Annotated[str, typer.Option("--name", help="Who or what uses the token, e.g. 'council finance system'.")],
-    fund: Annotated[Optional[str], typer.Option("--fund", help="Fund id (fund_manager).")] = None,
+    fund: Annotated[Optional[str], typer.Option("--fund", help="Fund id (fund_manager, assessor).")] = None,
     investor: Annotated[Optional[str], typer.Option("--investor", help="Investor party id (investor).")] = None,
     payer: Annotated[Optional[str], typer.Option("--payer", help="Payer party id (commissioner).")] = None,
     contract: Annotated[Optional[str], typer.Option("--contract", help="Joint-prime contract id (partner, with "
                                                     "--partner).")] = None,
     partner: Annotated[Optional[str], typer.Option("--partner", help="Delivery partner id in the contract's "
                                                    "[[partners]] (partner, with --contract).")] = None,
+    organisation: Annotated[Optional[str], typer.Option("--organisation", help="The applicant's org-id, GB-CHC-... or "
+                                                        "GB-COH-... (applicant).")] = None,
     expires_days: Annotated[Optional[int], typer.Option("--expires-days", min=1, help="Days until it expires "
                                                          "(default: never).")] = None,
     user: UserOption = None,
@@ -36,7 +38,8 @@ def tokens_create(
     from ledger.errors import ValidationError
     from models.api_store import ROLES, create_token
 
-    given = {"fund": fund, "investor": investor, "payer": payer, "contract": contract, "partner": partner}
+    given = {"fund": fund, "investor": investor, "payer": payer, "contract": contract, "partner": partner,
+             "organisation": organisation}
     needed = ROLES.get(role)
     takes = ("contract", "partner") if needed == "partner" else (needed,) if needed else ()
     extra = [f"--{k}" for k, v in given.items() if v is not None and k not in takes]

@@ -23,13 +23,17 @@ from tests.api.world import (
     OWN_INVESTOR,
     OWN_PARTNER,
     OWN_PAYER,
+    OTHER_CALL,
+    OWN_CALL,
     PAID,
     TERMS_FILE,
+    application,
     contract_text,
     SETUP,
 )
 
 FM, INV, COM, AUD, PTR = "fund_manager", "investor", "commissioner", "auditor", "partner"
+APL = "applicant"
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,36 @@ def _terms_body(fund: str) -> dict:
     source = read_terms_file(TERMS_FILE)
     return {"terms_toml": source.terms_text.replace('"fuel-lcr"', f'"{fund}"') + "\n# version 2\n",
             "waterfall_toml": source.waterfall_text, "effective_from": "2027-01-01"}
+
+
+def _a(suffix: str, body=None) -> tuple[Callable, Callable]:
+    """Own (the applicant's own, to the own fund's call) and other (to the other fund's call) applications."""
+    return ((lambda w, r: Call(f"/applications/{w.own_application}{suffix}", body)),
+            (lambda w, r: Call(f"/applications/{w.other_application}{suffix}", body)))
+
+
+def _scored(engine) -> None:
+    from models.calls_store import score_application
+
+    with engine.begin() as conn:
+        for application_id in (1, 3):  # the own and other applications (tests/api/world.py)
+            score_application(conn, application_id, "panel", {"need": 3})
+
+
+def _decided(engine, award: bool = False) -> None:
+    from models.calls_store import award as do_award, close_call, decide
+
+    _scored(engine)
+    with engine.begin() as conn:
+        for application_id, call_id in ((1, OWN_CALL), (3, OTHER_CALL)):
+            decide(conn, application_id, "award", "need", date(2026, 4, 1))
+            close_call(conn, call_id, date(2026, 4, 2), "published")
+            if award:
+                do_award(conn, application_id, date(2026, 4, 3))
+
+
+def _awarded(engine) -> None:
+    _decided(engine, award=True)
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -272,4 +306,23 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w, r: Call(f"/contracts/{OTHER_JOINT_CONTRACT}/partners")),
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements"): Case(200, *_p()),
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): Case(200, *_p(f"/{PAID}")),
+    # incubator calls: an applicant may name any call (it sees only its own applications to it)
+    ("GET", "/calls/{call_id}/applications"): Case(
+        200, lambda w, r: Call(f"/calls/{OWN_CALL}/applications"), lambda w, r: Call(f"/calls/{OTHER_CALL}/applications"),
+        sees_all=frozenset({APL})),
+    ("POST", "/calls/{call_id}/applications"): Case(
+        201, lambda w, r: Call(f"/calls/{OWN_CALL}/applications", application("R2", "Sefton Silver Line")),
+        lambda w, r: Call(f"/calls/{OTHER_CALL}/applications", application("R2", "Sefton Silver Line")),
+        sees_all=frozenset({APL})),
+    ("GET", "/applications/{application_id}"): Case(200, *_a("")),
+    ("POST", "/applications/{application_id}/conflicts"): Case(201, *_a("/conflicts", {"note": "a trustee"})),
+    ("POST", "/applications/{application_id}/scores"): Case(201, *_a("/scores", {"scores": {"need": 4}})),
+    ("POST", "/applications/{application_id}/decisions"): Case(
+        201, *_a("/decisions", {"decision": "award", "reasons": "strong need", "on": "2026-04-01"}), prepare=_scored),
+    ("POST", "/calls/{call_id}/publication"): Case(
+        201, lambda w, r: Call(f"/calls/{OWN_CALL}/publication", {"on": "2026-04-02"}),
+        lambda w, r: Call(f"/calls/{OTHER_CALL}/publication", {"on": "2026-04-02"})),
+    ("POST", "/applications/{application_id}/award"): Case(201, *_a("/award", {"on": "2026-04-03"}), prepare=_decided),
+    ("POST", "/applications/{application_id}/payments"): Case(
+        201, *_a("/payments", {"tranche": 1, "on": "2026-04-04"}), prepare=_awarded),
 }

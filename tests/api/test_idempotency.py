@@ -33,8 +33,11 @@ def test_replay_returns_the_original_response(method, path, fresh):
     case = CASES[(method, path)]
     if case.prepare:
         case.prepare(api.engine)
-    call = case.own(api.world, "fund_manager")
-    headers = auth(api.world.tokens["fund_manager"], **{"Idempotency-Key": "replay-1"})
+    from ledger.shell.api.access import RULES
+
+    role = "fund_manager" if "fund_manager" in RULES[(method, path)] else sorted(RULES[(method, path)])[0]
+    call = case.own(api.world, role)
+    headers = auth(api.world.tokens[role], **{"Idempotency-Key": "replay-1"})
     first = api.client.post(call.path, json=call.json, headers=headers)
     assert first.status_code == case.success, first.text
     entries = _entries(api.engine)

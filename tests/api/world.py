@@ -60,6 +60,37 @@ SETUP = {
 }
 
 
+OWN_CALL, OTHER_CALL = "lcr-ageing", "other-ageing"  # incubator calls (docs/calls.md), one per fund
+OWN_ORG, OTHER_ORG = "GB-CHC-1123456", "GB-COH-12345678"
+
+
+def call_text(call_id: str, fund: str, tranche: str) -> str:
+    return f"""[call]
+id = "{call_id}"
+fund = "{fund}"
+name = "Ageing well"
+theme = "ageing"
+opens_on = 2026-01-01
+closes_on = 2027-12-31
+
+[[budget]]
+source = "social_investment"
+tranche = "{tranche}"
+amount = "10000.00"
+
+[[criteria]]
+id = "need"
+name = "Need"
+weight = 1
+"""
+
+
+def application(reference: str, org_name: str, amount: str = "5000.00") -> dict:
+    return {"reference": reference, "org_name": org_name, "org_type": "charity", "org_size": "small", "area": "sefton",
+            "theme": "ageing", "project": "Befriending", "outcomes": "less loneliness", "amount": amount,
+            "submitted_on": "2026-03-01"}
+
+
 @dataclass
 class World:
     own_entry: int
@@ -68,6 +99,10 @@ class World:
     #: an issued document per reader ("own": inv-a's in the own fund, "payer", "partner", and
     #: "other": inv-b's in the other fund), for the delivery routes
     documents: dict[str, int] = field(default_factory=dict)
+    #: applications: the own org's to the own fund's call, another org's to it, and one to the other fund's call
+    own_application: int = 0
+    rival_application: int = 0
+    other_application: int = 0
 
 
 def contract_text(contract_id: str, fund: str, payer: str) -> str:
@@ -145,15 +180,26 @@ def build(engine: Engine) -> World:
             pbr_store.import_outcomes(conn, contract, (DATA / "outcomes_q4.csv").read_text(), "q4.csv", "test")
         _joint_prime(conn, JOINT_CONTRACT, OWN_FUND, OWN_PAYER, "PRJ-LCR-1")
         _joint_prime(conn, OTHER_JOINT_CONTRACT, OTHER_FUND, OTHER_PAYER, "PRJ-O-1")
+        from ledger.calls import parse_call
+        from models.calls_store import open_call, submit_application
+
+        apps = []
+        for call_id, fund, tranche, org, name in ((OWN_CALL, OWN_FUND, "senior", OWN_ORG, "Sefton Silver Line"),
+                                                  (OWN_CALL, OWN_FUND, "senior", OTHER_ORG, "Wirral Care CIC"),
+                                                  (OTHER_CALL, OTHER_FUND, "senior-o", OTHER_ORG, "Wirral Care CIC")):
+            open_call(conn, parse_call(call_text(call_id, fund, tranche)), "test")
+            apps.append(submit_application(conn, call_id, {**application("R1", name), "org_id": org}, "test")["id"])
         tokens = {
             "fund_manager": create_token(conn, "fm", "fund_manager", OWN_FUND)[0],
             "investor": create_token(conn, "inv", "investor", OWN_INVESTOR)[0],
             "commissioner": create_token(conn, "com", "commissioner", OWN_PAYER)[0],
             "auditor": create_token(conn, "aud", "auditor", None)[0],
             "partner": create_token(conn, "ptr", "partner", f"{JOINT_CONTRACT}/{OWN_PARTNER}")[0],
+            "applicant": create_token(conn, "apl", "applicant", OWN_ORG)[0],
+            "assessor": create_token(conn, "asr", "assessor", OWN_FUND)[0],
         }
         documents = _issued_documents(conn)
-    return World(entries[OWN_FUND], entries[OTHER_FUND], tokens, documents)
+    return World(entries[OWN_FUND], entries[OTHER_FUND], tokens, documents, *apps)
 
 
 def _issued_documents(conn) -> dict[str, int]:

@@ -20,10 +20,14 @@ from tests.api.world import (
     OWN_FUND,
     OWN_INVESTOR,
     OWN_PARTNER,
+    OTHER_CALL,
+    OWN_CALL,
     PAID,
+    application,
 )
 
 FM, INV, COM, AUD, PTR = "fund_manager", "investor", "commissioner", "auditor", "partner"
+APL = "applicant"
 
 
 @dataclass(frozen=True)
@@ -136,4 +140,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/funds/{fund_id}/deliveries"): Case(200, *_f("/funds/{f}/deliveries")),
     ("POST", "/funds/{fund_id}/deliveries/resend"): Case(303, *_f(
         "/funds/{f}/deliveries/resend", {"quarter": PAID}, {"quarter": PAID})),
+    # incubator call applicants: any call may be applied to; only its own applications are shown
+    ("GET", "/applications"): Case(200, lambda r: Call("/applications")),
+    ("GET", "/calls/{call_id}/apply"): Case(
+        200, lambda r: Call(f"/calls/{OWN_CALL}/apply"), lambda r: Call(f"/calls/{OTHER_CALL}/apply"), sees_all=frozenset({APL})),
+    ("POST", "/calls/{call_id}/applications"): Case(
+        303, lambda r: Call(f"/calls/{OWN_CALL}/applications", application("W1", "Sefton Silver Line")),
+        lambda r: Call(f"/calls/{OTHER_CALL}/applications", application("W1", "Sefton Silver Line")), sees_all=frozenset({APL})),
 }

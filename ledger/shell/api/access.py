@@ -12,6 +12,10 @@ another fund, contract or investor exists:
 * ``{investor_id}``: an investor itself; a fund manager an investor committed to its fund; an
   auditor any;
 * ``{party_id}``: an investor or commissioner only itself; a fund manager and an auditor any;
+* ``{call_id}``: a fund manager's or assessor's are its fund's calls; an applicant may name any
+  call (it applies to calls, and sees only its own applications to them); an auditor any;
+* ``{application_id}``: a fund manager's or assessor's are those to its fund's calls; an
+  applicant's only its own organisation's; an auditor any;
 * ``{partner_id}`` (with ``{contract_id}``): a delivery partner only itself on its own contract
   (its token's scope is ``<contract id>/<partner id>``); a fund manager the partners of its
   fund's contracts; an auditor any. A partner token sees nothing else: every other route
@@ -35,7 +39,8 @@ from ledger.shell.api.problems import ApiProblem
 from models.api_store import Principal, authenticate
 
 FM, INV, COM, AUD, PTR = "fund_manager", "investor", "commissioner", "auditor", "partner"
-ALL_ROLES = (FM, INV, COM, AUD, PTR)
+APL, ASR = "applicant", "assessor"  # incubator calls (docs/calls.md)
+ALL_ROLES = (FM, INV, COM, AUD, PTR, APL, ASR)
 READ_ALL = frozenset({FM, AUD})  # fund data: the fund's manager and auditors
 ANY = frozenset(ALL_ROLES)
 #: every role but a delivery partner, which sees only its own partner statements
@@ -118,6 +123,16 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/contracts/{contract_id}/partners"): READ_ALL,
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements"): PARTNER_READ,
     ("GET", "/contracts/{contract_id}/partners/{partner_id}/statements/{period}"): PARTNER_READ,
+    # incubator calls (docs/calls.md)
+    ("GET", "/calls/{call_id}/applications"): frozenset({FM, AUD, ASR, APL}),
+    ("POST", "/calls/{call_id}/applications"): frozenset({APL}),
+    ("GET", "/applications/{application_id}"): frozenset({FM, AUD, ASR, APL}),
+    ("POST", "/applications/{application_id}/conflicts"): frozenset({ASR}),
+    ("POST", "/applications/{application_id}/scores"): frozenset({ASR}),
+    ("POST", "/applications/{application_id}/decisions"): frozenset({FM}),
+    ("POST", "/calls/{call_id}/publication"): frozenset({FM}),
+    ("POST", "/applications/{application_id}/award"): frozenset({FM}),
+    ("POST", "/applications/{application_id}/payments"): frozenset({FM}),
 }
 
 #: Routes that need no token (documentation and health).
@@ -214,6 +229,12 @@ def check_objects(engine: Engine, principal: Principal, params: dict) -> None:
     from models.db import reading
 
     if principal.role == AUD:
+        if "call_id" in params or "application_id" in params:
+            with reading(engine) as conn:  # an auditor sees every call, but a missing one is a 404 for all
+                if "call_id" in params:
+                    require_call(conn, principal, params["call_id"])
+                if "application_id" in params:
+                    require_application(conn, principal, params["application_id"])
         if "fund_id" in params:  # an auditor sees every fund, but a fund that does not exist is a 404 for all
             from models.flows_store import funds_t
 
@@ -234,6 +255,10 @@ def check_objects(engine: Engine, principal: Principal, params: dict) -> None:
             require_party(principal, params["party_id"])
         if "partner_id" in params:
             require_partner(principal, params.get("contract_id", ""), params["partner_id"])
+        if "call_id" in params:
+            require_call(conn, principal, params["call_id"])
+        if "application_id" in params:
+            require_application(conn, principal, params["application_id"])
 
 
 def _hidden(what: str, ident: str) -> NotFound:
@@ -314,3 +339,23 @@ def require_partner(principal: Principal, contract_id: str, partner_id: str) -> 
     if principal.partner == (contract_id, partner_id):
         return
     raise _hidden("partner", partner_id)
+
+
+def require_call(conn, principal: Principal, call_id: str) -> None:
+    from models.calls_store import calls_t
+
+    fund = conn.execute(select(calls_t.c.fund_id).where(calls_t.c.id == call_id).limit(1)).scalar()
+    if fund is None or (principal.role in (FM, ASR) and fund != principal.scope) or principal.role in (INV, COM, PTR):
+        raise _hidden("call", call_id)
+
+
+def require_application(conn, principal: Principal, application_id: str) -> None:
+    from models.calls_store import apps_t, calls_t
+
+    query = (select(apps_t.c.org_id, calls_t.c.fund_id).select_from(apps_t.join(calls_t, calls_t.c.id == apps_t.c.call_id))
+             .where(apps_t.c.id == int(application_id) if str(application_id).isdigit() else False).limit(1))  # fmt: skip
+    row = conn.execute(query).first()
+    if row is None or principal.role in (INV, COM, PTR):
+        raise _hidden("application", str(application_id))
+    if (principal.role in (FM, ASR) and row.fund_id != principal.scope) or (principal.role == APL and row.org_id != principal.scope):
+        raise _hidden("application", str(application_id))

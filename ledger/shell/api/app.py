@@ -38,7 +38,7 @@ DOCS_ASSETS = "/docs-assets"
 
 
 def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
-    from ledger.shell.api import routes_funds, routes_partners, routes_pbr
+    from ledger.shell.api import routes_calls, routes_funds, routes_partners, routes_pbr
     from models.event_writer import EventWriter
 
     settings = settings or Settings.from_env()
@@ -65,6 +65,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     from ledger.shell.api import routes_delivery  # issuing and delivery (docs/delivery.md)
 
     app.include_router(routes_delivery.api)
+    app.include_router(routes_calls.api)
     try:  # investor statements, once their service has landed
         from ledger.shell.api import routes_statements
     except ImportError:  # pragma: no cover - depends on the statements module

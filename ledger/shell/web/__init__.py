@@ -26,14 +26,15 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_pages_app(engine: Engine, settings) -> FastAPI:
-    from ledger.shell.web import pages_auth, pages_council, pages_documents, pages_fund, pages_investor, pages_partner, pages_value
+    from ledger.shell.web import pages_auth, pages_calls, pages_council, pages_documents, pages_fund, pages_investor, pages_partner, pages_value
     from ledger.shell.web import pages_bank
 
     pages = FastAPI(title="Fuel pages", docs_url=None, redoc_url=None, openapi_url=None)
     pages.state.engine = engine
     pages.state.settings = settings
     pages.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages_auth, pages_fund, pages_investor, pages_council, pages_partner, pages_documents, pages_value, pages_bank):
+    for module in (pages_auth, pages_fund, pages_investor, pages_council, pages_partner, pages_documents, pages_value,
+                   pages_bank, pages_calls):
         pages.include_router(module.pages)
     _install_errors(pages)
     check_page_registry(pages)

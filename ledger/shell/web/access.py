@@ -21,7 +21,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import InvariantBroken
-from ledger.shell.api.access import ALL_ROLES, AUD, COM, FM, INV, PTR, check_objects
+from ledger.shell.api.access import ALL_ROLES, APL, AUD, COM, FM, INV, PTR, check_objects
 from models.api_store import Principal
 
 ANY = frozenset(ALL_ROLES)
@@ -75,6 +75,10 @@ PAGE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/documents/{document_id}"): ANY,
     ("GET", "/funds/{fund_id}/deliveries"): FUND_READ,
     ("POST", "/funds/{fund_id}/deliveries/resend"): frozenset({FM}),
+    # incubator call applicants (docs/calls.md): its own applications only (the API's object checks)
+    ("GET", "/applications"): frozenset({APL}),
+    ("GET", "/calls/{call_id}/apply"): frozenset({APL}),
+    ("POST", "/calls/{call_id}/applications"): frozenset({APL}),
 }
 
 #: Pages anyone may open (signing in and out, the stylesheet and script, a message's link:

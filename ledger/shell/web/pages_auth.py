@@ -31,6 +31,8 @@ def home_of(base: str, principal: Principal) -> str:
     if principal.role == PTR and principal.partner is not None:
         contract_id, partner_id = principal.partner
         return f"{base}/contracts/{contract_id}/partners/{partner_id}"
+    if principal.role == "applicant":
+        return f"{base}/applications"
     return f"{base}/funds"
 
 

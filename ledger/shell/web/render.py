@@ -20,7 +20,7 @@ from reports.html import number
 TEMPLATES = Path(__file__).parent / "templates"
 
 ROLE_NAMES = {"fund_manager": "Fund manager", "investor": "Investor", "commissioner": "Council",
-              "auditor": "Auditor", "partner": "Delivery partner"}
+              "auditor": "Auditor", "partner": "Delivery partner", "applicant": "Applicant", "assessor": "Assessor"}
 
 
 SYMBOLS = {"GBP": "\u00a3", "EUR": "\u20ac", "USD": "$"}
