@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.forecast import MIN_OBSERVED, ForecastInput
 from ledger.periods import Period
-from models.pbr_store import get_contract
+from models.pbr_store import current_status, get_contract
 from models.pbr_tables import PbrClaimLineRow, PbrClaimRunRow, PbrParticipantRow, PbrRunPayerRow
 
 APPROVED = ("approved", "invoiced", "paid", "sampled")
@@ -46,10 +46,13 @@ def contract_basis(conn: Connection, contract_id: str, as_of: date) -> ContractB
     runs, lines, payers = PbrClaimRunRow.__table__, PbrClaimLineRow.__table__, PbrRunPayerRow.__table__
     people = PbrParticipantRow.__table__
     ended = (runs.c.contract_id == contract_id, runs.c.period_end <= as_of + timedelta(days=1),
-             runs.c.status.in_(APPROVED))
+             current_status(runs).in_(APPROVED))  # the latest revision's status (claim runs are append-only)
+    # What the rate card paid: accepted participant lines of approved runs. A comparison mechanism's
+    # lines (outcome "mechanism:...", no participant) pay on other figures and are not projected here.
     actual = {p: int(v or 0) for p, v in conn.execute(
-        select(runs.c.period, func.sum(payers.c.approved_pence)).join(payers, payers.c.run_id == runs.c.id)
-        .where(*ended).group_by(runs.c.period)).all()}
+        select(runs.c.period, func.sum(lines.c.net_pence)).join(lines, lines.c.run_id == runs.c.id)
+        .where(*ended, lines.c.accepted.is_(True), ~lines.c.outcome_id.startswith("mechanism:"))
+        .group_by(runs.c.period)).all()}
     done = [quarters.index(p) for p in actual if p in quarters]
     observed = max(done) + 1 if done else 0
     if observed < MIN_OBSERVED or observed >= len(quarters):

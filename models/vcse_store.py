@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, select
 from ledger.periods import Period
 from ledger.vcse import Flow, Organisation, check_areas
 from models.ledger_store import utc_now
+from models.pbr_store import current_status
 from models.vcse_tables import VcseFundAreaRow, VcseOrganisationRow
 
 orgs_t = VcseOrganisationRow.__table__
@@ -88,7 +89,7 @@ def fund_flows(conn: Connection, fund: str, start: date | None, end: date) -> tu
     passes, amounts = PbrPassThroughRow.__table__, PbrPartnerAmountRow.__table__
     query = (select(runs.c.id, runs.c.contract_id, runs.c.period, func.sum(payers.c.approved_pence))
              .join(payers, payers.c.run_id == runs.c.id)
-             .where(runs.c.contract_id.in_(list(contracts)), runs.c.status.in_(("approved", "invoiced", "paid", "sampled")))
+             .where(runs.c.contract_id.in_(list(contracts)), current_status(runs).in_(("approved", "invoiced", "paid", "sampled")))
              .group_by(runs.c.id, runs.c.contract_id, runs.c.period))
     passed = {}
     for run_id, partner, share_pence, fees_pence in conn.execute(

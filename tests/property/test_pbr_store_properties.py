@@ -28,11 +28,16 @@ def snapshot(conn):
 
 @settings(max_examples=10, deadline=None)
 @given(rows=events)
-def test_rerunning_a_claim_run_changes_nothing_and_caps_hold(sqlite_engine, rows):
+def test_rerunning_a_claim_run_changes_nothing_and_caps_hold(sqlite_template, tmp_path_factory, rows):
+    import shutil
+
+    from models.db import make_engine
+
+    # a fresh copy per example: claim runs and lines are immutable, so nothing can be cleared between them
+    path = tmp_path_factory.mktemp("claims") / "claims.db"
+    shutil.copyfile(sqlite_template, path)
+    sqlite_engine = make_engine(f"sqlite:///{path}")
     with sqlite_engine.begin() as conn:
-        for table in (store.transitions_t, store.run_payers_t, store.shares_t, store.lines_t, store.runs_t,
-                      store.events_t, store.participants_t, store.imports_t, store.contracts_t):
-            conn.execute(table.delete())
         store.load_contract(conn, (DATA / "contract.toml").read_text(), "contract.toml")
         store.import_participants(conn, C, (DATA / "participants.csv").read_text(), "participants.csv")
         text = "participant_id,outcome_id,achieved_on,evidence_ref,submitted_on\n" + "".join(
@@ -55,3 +60,4 @@ def test_rerunning_a_claim_run_changes_nothing_and_caps_hold(sqlite_engine, rows
     assert prior.contract_pence <= 1_000_000 and prior.by_payer.get("central", 0) <= 250_000
     assert prior.by_outcome_count.get("sustained_3m", 0) <= 3
     assert all(nets[line] == total for line, total in share_sums)
+    sqlite_engine.dispose()
