@@ -27,6 +27,10 @@ def test_issue_list_resend_and_readers_only_their_own(fund_db, tmp_path, monkeyp
                           ["statement"], "attachment", "test")
         store.add_contact(conn, FUND, "investor", "dockside-trust", "grants", "Grants", "g@dockside.example.org",
                           ["statement"], "attachment", "test")
+        from ledger.funds import Fund
+        from models.flows_store import save_fund
+
+        save_fund(conn, Fund("another-fund", "Another fund"))  # a token's scope must exist
         tokens = {who: create_token(conn, who, role, scope)[0] for who, role, scope in (
             ("mersey", "investor", "mersey-capital"), ("dockside", "investor", "dockside-trust"),
             ("manager", "fund_manager", FUND), ("other-manager", "fund_manager", "another-fund"))}

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from tests.web.conftest import post_login
 
 FUND = "lcr-blended"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "notices"
@@ -129,7 +130,7 @@ def test_capital_call_notice_issued_before_the_call_each_contact_gets_its_own(fu
     with engine.begin() as conn:
         token = create_token(conn, "dockside", "investor", "dockside-trust")[0]
     client = TestClient(create_app(engine, Settings()), raise_server_exceptions=False)
-    assert client.post("/ui/login", data={"method": "token", "token": token}, follow_redirects=False).status_code == 303
+    assert post_login(client, {"method": "token", "token": token}, follow_redirects=False).status_code == 303
     page = client.get("/ui/documents").text
     assert "Capital call notice junior due 2025-02-01 for dockside-trust" in page and "1 new document" in page
     assert "lcr-combined" not in page

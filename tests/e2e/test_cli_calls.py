@@ -117,7 +117,13 @@ def test_a_call_from_opening_to_a_contract(fuel, tmp_path):
 
     fuel("projects", "stage", "ageing-2026-1", "acceleration", "--date", "2026-10-01")
     assert _pipeline(fuel, "acceleration")["deployed_pence"] == 400_000
-    fuel("contracts", "load", str(REPO / "fixtures" / "contracts" / "example_rough_sleeping.toml"))
+    # the contract the project wins: a real rate card, for the call's fund and the awarded project, with
+    # its payer a party of the fund (a contract's fund, project and payers must exist: issue 16)
+    rate_card = (REPO / "fixtures" / "contracts" / "example_rough_sleeping.toml").read_text()
+    won = tmp_path / "won.toml"
+    won.write_text(rate_card.replace('project = "INDIGO-POJ-0154"', 'project = "ageing-2026-1"\nfund = "lcr-outcomes"'))
+    fuel("payers", "add", "mhclg", "--name", "Ministry of Housing, Communities and Local Government")
+    fuel("contracts", "load", str(won))
     contract_id = "gm-rough-sleeping"
     linked = _json(fuel, "calls", "contract", "ageing-2026-1", contract_id, "--date", "2027-01-15")
     assert linked["stage"] == "contracted"

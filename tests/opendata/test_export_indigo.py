@@ -70,7 +70,9 @@ def test_round_trip_rebuilds_the_same_contracts_and_prices_every_claim_the_same(
             assert replace(rebuilt, contract_id=contract_id) == original  # every term, rule, price and share
             # Price all of the contract's outcome events at once with each contract.
             events = pd.read_sql(f"select id as row_number, participant_id, outcome_id, achieved_on, evidence_ref, "
-                                 f"submitted_on from pbr_outcome_events where contract_id = '{contract_id}' order by id", conn)
+                                 f"submitted_on from pbr_outcome_events where contract_id = '{contract_id}' "
+                                 # a mechanism's billed payments carry no participant: the rate card prices the rest
+                                 f"and outcome_id not like 'mechanism:%' order by id", conn)
             for column in ("achieved_on", "submitted_on"):
                 events[column] = pd.to_datetime(events[column]).astype("datetime64[ns]")
             register = participant_register(conn, contract_id)

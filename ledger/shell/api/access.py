@@ -99,8 +99,9 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/funds/{fund_id}/deliveries/resend"): frozenset({FM}),
     ("POST", "/funds/{fund_id}/notices/drawdown"): frozenset({FM}),
     ("POST", "/funds/{fund_id}/notices/distribution"): frozenset({FM}),
-    ("GET", "/documents"): ANY,
-    ("GET", "/documents/{document_id}"): ANY,
+    # the readers Fuel issues documents to (statements, notices), the fund manager and auditors
+    ("GET", "/documents"): frozenset({FM, INV, COM, AUD, PTR}),
+    ("GET", "/documents/{document_id}"): frozenset({FM, INV, COM, AUD, PTR}),
     # payment by results
     ("GET", "/contracts"): frozenset({FM, COM, AUD}),
     ("POST", "/contracts"): frozenset({FM}),
