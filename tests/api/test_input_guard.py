@@ -117,3 +117,13 @@ def test_an_auditor_asking_for_a_fund_that_does_not_exist_gets_404_like_a_fund_m
         _problem(response, 404, "unknown fund 'no-such-fund'")
     response = shared.client.get(f"/funds/{OWN_FUND}/balances", headers=auth(shared.world.tokens["auditor"]))
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("path", ["/applications/9223372036854775808/payments", "/applications/0/payments"])
+def test_an_application_id_beyond_any_row_is_not_found_not_a_500(path, shared):
+    """Found by schemathesis after the calls merge: an id past 64 bits overflowed the SQLite driver."""
+    from tests.api.world import auth
+
+    response = shared.client.post(path, json={"on": "2026-01-01", "tranche": 1},
+                                  headers=auth(shared.world.tokens["fund_manager"]))
+    assert response.status_code == 404 and response.json()["status"] == 404

@@ -350,11 +350,16 @@ def require_call(conn, principal: Principal, call_id: str) -> None:
         raise _hidden("call", call_id)
 
 
+def _row_id(value) -> bool:
+    """An id a database row can have (1 to 2^63-1); anything else is simply not found."""
+    return str(value).isdigit() and 1 <= int(value) <= 2**63 - 1
+
+
 def require_application(conn, principal: Principal, application_id: str) -> None:
     from models.calls_store import apps_t, calls_t
 
     query = (select(apps_t.c.org_id, calls_t.c.fund_id).select_from(apps_t.join(calls_t, calls_t.c.id == apps_t.c.call_id))
-             .where(apps_t.c.id == int(application_id) if str(application_id).isdigit() else False).limit(1))  # fmt: skip
+             .where(apps_t.c.id == int(application_id) if _row_id(application_id) else False).limit(1))  # fmt: skip
     row = conn.execute(query).first()
     if row is None or principal.role in (INV, COM, PTR):
         raise _hidden("application", str(application_id))
